@@ -40,7 +40,6 @@ def load_audio(
     duration: float | None = None,
 ) -> AudioClip:
     """Decode `path` to mono float32 at `sample_rate`, optionally a [start, start+duration) window."""
-    import av  # imported here so `visualize --help` stays fast
 
     path = Path(path)
     if not path.exists():
@@ -49,11 +48,7 @@ def load_audio(
         raise AudioError(f"is a directory, not an audio file: {path}")
     if start < 0 or (duration is not None and duration <= 0):
         raise AudioError("--start must be >= 0 and --duration > 0")
-    try:
-        chunks = _decode_mono(path, sample_rate)
-    except av.error.FFmpegError as exc:
-        raise AudioError(f"cannot decode {path.name} as audio ({_short(exc)})") from None
-    samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    samples = decode_audio(path, sample_rate, channels=1)[:, 0]
     first = int(round(start * sample_rate))
     last = len(samples) if duration is None else first + int(round(duration * sample_rate))
     samples = samples[first:last]
@@ -65,21 +60,31 @@ def load_audio(
     return AudioClip(np.ascontiguousarray(samples, np.float32), sample_rate, path, start)
 
 
-def _decode_mono(path: Path, sample_rate: int) -> list[np.ndarray]:
+def decode_audio(path: str | Path, sample_rate: int, channels: int = 1) -> np.ndarray:
+    """Decode the first audio stream to float32 shaped (n, channels) at `sample_rate`."""
     import av
 
-    with av.open(str(path)) as container:
-        if not container.streams.audio:
-            raise AudioError(f"{path.name} has no audio stream")
-        stream = container.streams.audio[0]
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-        chunks: list[np.ndarray] = []
-        for frame in container.decode(stream):
-            for out in resampler.resample(frame):
-                chunks.append(out.to_ndarray().reshape(-1).copy())
-        for out in resampler.resample(None):
-            chunks.append(out.to_ndarray().reshape(-1).copy())
-    return chunks
+    path = Path(path)
+    layout = "mono" if channels == 1 else "stereo"
+    chunks: list[np.ndarray] = []
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise AudioError(f"{path.name} has no audio stream")
+            stream = container.streams.audio[0]
+            resampler = av.AudioResampler(format="flt", layout=layout, rate=sample_rate)
+            for frame in container.decode(stream):
+                chunks.extend(
+                    out.to_ndarray().reshape(-1, channels) for out in resampler.resample(frame)
+                )
+            chunks.extend(
+                out.to_ndarray().reshape(-1, channels) for out in resampler.resample(None)
+            )
+    except av.error.FFmpegError as exc:
+        raise AudioError(f"cannot decode {path.name} as audio ({_short(exc)})") from None
+    if not chunks:
+        return np.zeros((0, channels), np.float32)
+    return np.concatenate(chunks).astype(np.float32, copy=False)
 
 
 def is_silent(clip: AudioClip, threshold_db: float = -60.0) -> bool:

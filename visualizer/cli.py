@@ -25,8 +25,15 @@ Sound in, living pictures out. Renders music to video, or visualizes a microphon
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (the full usage is one `--help` away)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="visualize",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,

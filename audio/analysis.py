@@ -1,0 +1,264 @@
+"""Offline analysis of a whole clip: curves, beats, downbeats, tempo, key, sections, mood.
+
+The per-frame math is `audio.spectral` (shared with the live path); offline we may look
+ahead, so the automatic gain starts warm, beats come from dynamic programming over the
+whole envelope, and the key and sections use the whole file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from audio import beats as beat_math
+from audio.features import FeatureFrame
+from audio.sections import Section, find_sections, section_vectors
+from audio.source import AudioClip
+from audio.spectral import (
+    EVENT_DELAY,
+    FRAME_RATE,
+    ONSET_DELAY,
+    RATE,
+    Conditioner,
+    FrontEnd,
+)
+from audio.tonal import MoodTracker, estimate_key
+
+CURVE_NAMES = ("energy", "bass", "mid", "treble", "brightness", "onset", "arousal", "valence")
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the analysis found; curves are sampled every `hop` seconds at `times`."""
+
+    duration: float
+    hop: float
+    times: np.ndarray
+    curves: dict[str, np.ndarray]
+    chroma: np.ndarray  # (n, 12)
+    beats: np.ndarray
+    downbeats: np.ndarray
+    onsets: np.ndarray
+    tempo: float
+    tempo_times: np.ndarray
+    tempo_curve: np.ndarray
+    key: str
+    mode: str
+    sections: list[Section] = field(default_factory=list)
+    silent: np.ndarray | None = None
+
+    def frames(self, fps: float, n_frames: int | None = None) -> list[FeatureFrame]:
+        """One FeatureFrame per video frame i at t = i / fps; each event flags its nearest frame."""
+        if n_frames is None:
+            n_frames = max(1, round(self.duration * fps))
+        t = np.arange(n_frames) / fps
+        # Offline we may look ahead: read the curves half a window later, where a sound at t
+        # shows its peak, so a render moves with the audio instead of ~20 ms after it.
+        ahead = t + EVENT_DELAY
+        sampled = {name: _sample(self.times, curve, ahead) for name, curve in self.curves.items()}
+        chroma = np.stack(
+            [_sample(self.times, self.chroma[:, k], ahead) for k in range(12)], axis=1
+        )
+        tempo = np.interp(t, self.tempo_times, self.tempo_curve) if len(self.tempo_times) else 0 * t
+        silent = (
+            _sample(self.times, self.silent.astype(float), t) > 0.5
+            if self.silent is not None
+            else np.zeros(n_frames, bool)
+        )
+        beat_at = _flags(self.beats, fps, n_frames)
+        downbeat_at = _flags(self.downbeats, fps, n_frames)
+        onset_at = _flags(self.onsets, fps, n_frames)
+        starts = [s.start for s in self.sections[1:]]
+        section_at = _flags(np.asarray(starts), fps, n_frames)
+        phase = _beat_phase(self.beats, t)
+        section_ids = np.zeros(n_frames, dtype=int)
+        for s in self.sections:
+            section_ids[np.arange(n_frames) >= round(s.start * fps)] = s.label
+        frames = []
+        for i in range(n_frames):
+            frames.append(
+                FeatureFrame(
+                    time=float(t[i]),
+                    energy=float(sampled["energy"][i]),
+                    bass=float(sampled["bass"][i]),
+                    mid=float(sampled["mid"][i]),
+                    treble=float(sampled["treble"][i]),
+                    brightness=float(sampled["brightness"][i]),
+                    onset=float(sampled["onset"][i]),
+                    is_onset=bool(onset_at[i]),
+                    is_beat=bool(beat_at[i]),
+                    is_downbeat=bool(downbeat_at[i]),
+                    beat_phase=float(phase[i]),
+                    tempo=float(tempo[i]) if len(self.beats) else 0.0,
+                    chroma=tuple(float(c) for c in chroma[i]),
+                    key=self.key,
+                    mode=self.mode,
+                    section=int(section_ids[i]),
+                    is_section_start=bool(section_at[i]),
+                    arousal=float(sampled["arousal"][i]),
+                    valence=float(sampled["valence"][i]),
+                    silent=bool(silent[i]),
+                )
+            )
+        return frames
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary: events in seconds, curves at `hop`."""
+
+        def rounded(values: np.ndarray, digits: int = 4) -> list[float]:
+            return [round(float(v), digits) for v in values]
+
+        return {
+            "duration": round(self.duration, 4),
+            "hop": self.hop,
+            "tempo": round(self.tempo, 2),
+            "key": self.key,
+            "mode": self.mode,
+            "beats": rounded(self.beats),
+            "downbeats": rounded(self.downbeats),
+            "onsets": rounded(self.onsets),
+            "tempo_curve": {
+                "times": rounded(self.tempo_times, 3),
+                "bpm": rounded(self.tempo_curve, 2),
+            },
+            "sections": [
+                {"start": round(s.start, 3), "end": round(s.end, 3), "label": s.label}
+                for s in self.sections
+            ],
+            "curves": {
+                "times": rounded(self.times),
+                **{name: rounded(curve, 3) for name, curve in self.curves.items()},
+                "chroma": [rounded(row, 3) for row in self.chroma],
+            },
+        }
+
+
+def resample_to_analysis_rate(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Mono float32 at RATE, finite and clipped: the one resampling step for offline input."""
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    data = np.asarray(samples, dtype=np.float64)
+    if data.ndim == 2:
+        data = data.mean(axis=1)
+    data = np.nan_to_num(data, nan=0.0, posinf=1.0, neginf=-1.0)
+    data = np.clip(data, -1.0, 1.0)
+    if sample_rate != RATE and len(data):
+        g = gcd(int(sample_rate), RATE)
+        data = resample_poly(data, RATE // g, int(sample_rate) // g)
+    return np.clip(data, -1.0, 1.0).astype(np.float32)
+
+
+def analyze(clip: AudioClip) -> Analysis:
+    """Analyse a decoded clip (any rate; mono expected, (n, ch) tolerated)."""
+    samples = resample_to_analysis_rate(clip.samples, clip.sample_rate)
+    duration = len(samples) / RATE
+    samples = samples - float(np.mean(samples)) if len(samples) else samples  # DC offset
+    raw = FrontEnd().process(samples)
+    conditioner = Conditioner()
+    conditioner.warm_start(raw)
+    cond = conditioner.process(raw)
+    times = cond.times
+    env = cond.strength
+    silent_all = len(raw) == 0 or bool(np.all(cond.silent))
+
+    if silent_all or len(raw) < 2 * FRAME_RATE:
+        tempo, tempo_times, tempo_bpm, beats = 0.0, np.zeros(0), np.zeros(0), np.zeros(0)
+    else:
+        tempo = beat_math.best_tempo(env)
+        tempo_times, tempo_bpm = beat_math.tempo_curve(env)
+        beats = beat_math.track_beats(env, times, tempo_times, tempo_bpm)
+        beats = beats[beats >= 0]
+        if len(beats) < 2:
+            tempo, beats = 0.0, np.zeros(0)
+        else:
+            # Report the tempo the beats actually follow (the median inter-beat interval).
+            tempo = float(60.0 / np.median(np.diff(beats)))
+    downbeats = np.zeros(0)
+    if len(beats) >= 8:
+        beat_frames = np.round((beats + beat_math.EVENT_DELAY) * FRAME_RATE).astype(int) - 1
+        phase = beat_math.downbeat_phase(beat_frames, raw.low_flux, cond.chroma)
+        downbeats = beats[phase::4]
+    onsets = times[cond.is_onset] - ONSET_DELAY
+    onsets = onsets[onsets >= 0]
+
+    loud = ~cond.silent
+    key, mode, confidence = estimate_key(
+        cond.chroma[loud].mean(axis=0) if np.any(loud) else np.zeros(12)
+    )
+    tempo_per_frame = (
+        np.interp(times, tempo_times, tempo_bpm) if len(beats) else np.zeros(len(times))
+    )
+    mood = MoodTracker()
+    arousal = np.zeros(len(times))
+    valence = np.zeros(len(times))
+    for i in range(len(times)):
+        arousal[i], valence[i] = mood.step(
+            float(cond.energy[i]),
+            float(cond.brightness[i]),
+            bool(cond.is_onset[i]),
+            float(tempo_per_frame[i]),
+            mode,
+            confidence,
+            bool(cond.silent[i]),
+        )
+    sections = find_sections(
+        section_vectors(raw.rms_db, raw.band_db, cond.brightness, cond.chroma), duration
+    )
+    curves = {
+        "energy": cond.energy,
+        "bass": cond.bass,
+        "mid": cond.mid,
+        "treble": cond.treble,
+        "brightness": cond.brightness,
+        "onset": cond.onset,
+        "arousal": arousal,
+        "valence": valence,
+    }
+    return Analysis(
+        duration=duration,
+        hop=1.0 / FRAME_RATE,
+        times=times,
+        curves={k: np.clip(np.nan_to_num(v), 0.0, 1.0) for k, v in curves.items()},
+        chroma=np.clip(np.nan_to_num(cond.chroma), 0.0, 1.0),
+        beats=beats,
+        downbeats=downbeats,
+        onsets=onsets,
+        tempo=float(tempo),
+        tempo_times=tempo_times,
+        tempo_curve=tempo_bpm,
+        key=key,
+        mode=mode,
+        sections=sections,
+        silent=cond.silent,
+    )
+
+
+def _sample(times: np.ndarray, values: np.ndarray, t: np.ndarray) -> np.ndarray:
+    if len(times) == 0:
+        return np.zeros(len(t))
+    return np.interp(t, times, values)
+
+
+def _flags(events: np.ndarray, fps: float, n_frames: int) -> np.ndarray:
+    flags = np.zeros(n_frames, dtype=bool)
+    if len(events):
+        index = np.round(np.asarray(events) * fps).astype(int)
+        flags[index[(index >= 0) & (index < n_frames)]] = True
+    return flags
+
+
+def _beat_phase(beats: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """0..1 position inside the current beat; extrapolated before the first and after the last."""
+    if len(beats) < 2:
+        return np.zeros(len(t))
+    position = np.interp(t, beats, np.arange(len(beats)), left=np.nan, right=np.nan)
+    period_first = beats[1] - beats[0]
+    period_last = beats[-1] - beats[-2]
+    before = t < beats[0]
+    after = t > beats[-1]
+    position[before] = (t[before] - beats[0]) / period_first
+    position[after] = len(beats) - 1 + (t[after] - beats[-1]) / period_last
+    return np.mod(position, 1.0)

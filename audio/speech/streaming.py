@@ -1,0 +1,288 @@
+"""Live speech: a worker thread beside the audio thread turns pushed blocks into words.
+
+The audio path calls `SpeechWorker.push(block, time)`, which copies the block into a
+bounded queue and returns. The worker resamples to 16 kHz, runs Silero VAD on every
+32 ms window and, only while someone is speaking, re-transcribes the current utterance
+every `step` seconds. Whisper's newest guess changes its last words as more audio comes
+in, so a word is committed only when two consecutive passes agree on it
+(LocalAgreement-2, after Machacek et al., "Turning Whisper into Real-Time Transcription
+System", 2023). When the VAD hears `end_silence` of quiet, the utterance is over and
+everything left is committed at once, which keeps the last word of a phrase fast.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time as clock
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from audio.speech.models import load_transcriber
+from audio.speech.resample import SPEECH_RATE, StreamResampler
+from audio.speech.transcriber import DEFAULT_GUARDS, Guards, Transcriber, guard_segments
+from audio.speech.vad import WINDOW, WINDOW_SECONDS, SileroVad
+from audio.speech.words import content_words, normalize_word
+from audio.words import WordEvent
+
+
+class LocalAgreement:
+    """Commit the prefix on which the last two hypotheses agree; words carry absolute times."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.committed_end = float("-inf")
+        self._recent: list[WordEvent] = []  # last committed words, to spot re-read overlap
+        self._previous: list[WordEvent] = []  # uncommitted tail of the last hypothesis
+
+    @property
+    def pending(self) -> list[WordEvent]:
+        return list(self._previous)
+
+    def update(self, hypothesis: Sequence[WordEvent]) -> list[WordEvent]:
+        """Feed the newest full hypothesis; returns the words it newly commits."""
+        fresh = self._beyond_commit(hypothesis)
+        agreed = []
+        for old, new in zip(self._previous, fresh, strict=False):
+            if normalize_word(old.text) != normalize_word(new.text):
+                break
+            agreed.append(new)
+        self._previous = fresh[len(agreed) :]
+        self._commit(agreed)
+        return agreed
+
+    def flush(self) -> list[WordEvent]:
+        """Commit the rest of the last hypothesis (the utterance is over)."""
+        words, self._previous = self._previous, []
+        self._commit(words)
+        return words
+
+    def recent_text(self, before: float, max_words: int = 24) -> str:
+        """Committed words ending before `before`, as a prompt for the next pass."""
+        earlier = [w.text for w in self._recent if w.end <= before][-max_words:]
+        return " ".join(earlier)[-200:]
+
+    def _beyond_commit(self, hypothesis: Sequence[WordEvent]) -> list[WordEvent]:
+        # Words centred before the commit point were already committed in an earlier pass.
+        fresh = [w for w in hypothesis if (w.start + w.end) / 2 > self.committed_end]
+        # Whisper may re-read the last committed words with shifted times: drop that overlap.
+        for n in range(min(5, len(fresh), len(self._recent)), 0, -1):
+            head = [normalize_word(w.text) for w in fresh[:n]]
+            tail = [normalize_word(w.text) for w in self._recent[-n:]]
+            if head == tail and fresh[0].start < self.committed_end + 1.0:
+                return fresh[n:]
+        return fresh
+
+    def _commit(self, words: list[WordEvent]) -> None:
+        if words:
+            self.committed_end = max(self.committed_end, words[-1].end)
+            self._recent = (self._recent + words)[-30:]
+
+
+@dataclass(frozen=True)
+class StreamingConfig:
+    """Timing of the live path (seconds). Smaller steps: lower latency, more CPU."""
+
+    step: float = 0.5  # new audio between Whisper passes
+    end_silence: float = 0.5  # VAD quiet that ends an utterance and commits everything
+    max_buffer: float = 12.0  # longest stretch Whisper re-reads; older audio is trimmed
+    preroll: float = 0.3  # audio kept in front of a speech onset
+    vad_threshold: float = 0.5
+    max_gap: float = 0.2  # a jump in push times larger than this starts a new stream
+    inbox_blocks: int = 1024  # bounded queue between push() and the worker
+
+
+class SpeechWorker(threading.Thread):
+    """Streaming speech recognition in its own thread; see the module docstring."""
+
+    def __init__(
+        self,
+        sample_rate: int,
+        model: str = "tiny.en",
+        backend: str = "faster-whisper",
+        *,
+        content_only: bool = False,
+        blocklist: Iterable[str] = (),
+        config: StreamingConfig = StreamingConfig(),
+        transcriber: Transcriber | None = None,
+        guards: Guards = DEFAULT_GUARDS,
+    ):
+        super().__init__(name="speech-worker", daemon=True)
+        self.sample_rate = int(sample_rate)
+        self.model, self.backend = model, backend
+        self.content_only, self.blocklist = content_only, tuple(blocklist)
+        self.config, self.guards = config, guards
+        self.words: queue.Queue[WordEvent] = queue.Queue()
+        self.error: str | None = None
+        self.dropped_blocks = 0  # blocks push() could not queue (worker far behind)
+        self.passes = 0  # Whisper runs so far
+        self.busy_seconds = 0.0  # wall time spent inside Whisper
+        self._transcriber = transcriber
+        self._inbox: queue.Queue[tuple[float, np.ndarray]] = queue.Queue(config.inbox_blocks)
+        self._stopping = threading.Event()
+        self._agreement = LocalAgreement()
+        self._stream_start: float | None = None
+        self.ready = False  # model loaded, listening
+
+    # -- called from the audio path -------------------------------------------------------
+
+    def push(self, samples: np.ndarray, time: float) -> None:
+        """Queue a copy of `samples` (mono, or frames x channels) starting at `time`; never blocks."""
+        try:
+            block = np.array(samples, dtype=np.float32, copy=True)
+            if block.ndim == 2:
+                block = block.mean(axis=1)
+            self._inbox.put_nowait((float(time), block.reshape(-1)))
+        except queue.Full:
+            self.dropped_blocks += 1
+        except Exception:  # a bad block must never reach the audio callback
+            self.dropped_blocks += 1
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        if self.is_alive():
+            self.join(timeout)
+
+    def run(self) -> None:
+        _lower_priority()  # the audio thread and the renderer come first
+        try:
+            if self._transcriber is None:
+                self._transcriber = load_transcriber(self.model, self.backend)
+            self._vad = SileroVad()
+            self.ready = True
+        except Exception as exc:  # SpeechUnavailable or a broken install: idle, don't crash
+            self.error = _one_line(exc)
+            self._idle()
+            return
+        while not self._stopping.is_set():
+            try:
+                for time, block in self._take_blocks(timeout=0.05):
+                    self._append(time, block)
+                if self._stream_start is not None:
+                    self._advance()
+            except Exception as exc:  # one bad pass must not end live speech
+                self.error = _one_line(exc)
+                self._stream_start = None
+
+    def _idle(self) -> None:
+        while not self._stopping.is_set():
+            self._take_blocks(timeout=0.2)
+
+    def _take_blocks(self, timeout: float) -> list[tuple[float, np.ndarray]]:
+        try:
+            blocks = [self._inbox.get(timeout=timeout)]
+        except queue.Empty:
+            return []
+        while True:
+            try:
+                blocks.append(self._inbox.get_nowait())
+            except queue.Empty:
+                return blocks
+
+    # -- the stream -----------------------------------------------------------------------
+
+    def _start_stream(self, time: float) -> None:
+        self._stream_start = time
+        self._resampler = StreamResampler(self.sample_rate)
+        self._vad.reset()
+        self._vad_windows = 0
+        self._buffer = np.zeros(0, np.float32)
+        self._buffer_first = 0  # stream index (16 kHz) of the buffer's first sample
+        self._heard_speech = False
+        self._last_speech_end = time
+        self._transcribed_until = time
+        self._agreement.reset()
+
+    def _time_at(self, sample_index: int) -> float:
+        return self._stream_start + sample_index / SPEECH_RATE
+
+    @property
+    def _buffer_start(self) -> float:
+        return self._time_at(self._buffer_first)
+
+    @property
+    def _buffer_end(self) -> float:
+        return self._time_at(self._buffer_first + len(self._buffer))
+
+    def _append(self, time: float, block: np.ndarray) -> None:
+        if self._stream_start is None or abs(time - self._expected_time) > self.config.max_gap:
+            if self._stream_start is not None:
+                self._emit(self._agreement.flush())  # a gap: what was heard stands
+            self._start_stream(time)
+        self._expected_time = time + len(block) / self.sample_rate
+        audio = self._resampler(block)
+        for probability in self._vad(audio):
+            self._vad_windows += 1
+            if probability >= self.config.vad_threshold:
+                self._heard_speech = True
+                self._last_speech_end = self._time_at(self._vad_windows * WINDOW)
+        self._buffer = np.concatenate([self._buffer, audio])
+
+    def _advance(self) -> None:
+        config = self.config
+        if not self._heard_speech:
+            self._trim_to(self._buffer_end - config.preroll)  # nothing said: keep a pre-roll
+            return
+        new_audio = self._buffer_end - self._transcribed_until
+        if self._buffer_end - self._last_speech_end >= config.end_silence:
+            if new_audio > WINDOW_SECONDS:
+                self._emit(self._agreement.update(self._hypothesis()))
+            self._emit(self._agreement.flush())
+            self._heard_speech = False
+            self._trim_to(self._buffer_end - config.preroll)
+        elif new_audio >= config.step:
+            self._emit(self._agreement.update(self._hypothesis()))
+            if self._buffer_end - self._buffer_start > config.max_buffer:
+                self._trim_to(
+                    max(self._agreement.committed_end, self._buffer_end - config.max_buffer)
+                )
+
+    def _hypothesis(self) -> list[WordEvent]:
+        """Whisper's current reading of the buffer, guarded, in absolute times."""
+        started = clock.perf_counter()
+        prompt = self._agreement.recent_text(before=self._buffer_start)
+        segments = self._transcriber.transcribe(self._buffer, prompt=prompt)
+        self.busy_seconds += clock.perf_counter() - started
+        self.passes += 1
+        self._transcribed_until = self._buffer_end
+        offset = self._buffer_start
+        # Nothing after the VAD's last speech (plus slack) is believed: trailing inventions.
+        latest = self._last_speech_end + 0.3
+        return [
+            WordEvent(w.text, offset + w.start, offset + w.end, w.probability)
+            for w in guard_segments(segments, self.guards)
+            if offset + w.start < latest
+        ]
+
+    def _trim_to(self, time: float) -> None:
+        drop = int(round((time - self._buffer_start) * SPEECH_RATE))
+        if drop > 0:
+            drop = min(drop, len(self._buffer))
+            self._buffer = self._buffer[drop:]
+            self._buffer_first += drop
+
+    def _emit(self, words: list[WordEvent]) -> None:
+        if self.content_only:
+            words = content_words(words, self.blocklist)
+        for word in words:
+            self.words.put(word)
+
+
+def _lower_priority() -> None:
+    """Nice this thread (Linux: per thread; Whisper's compute threads started here inherit it)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):
+        pass  # not Linux, or not allowed: run at normal priority
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

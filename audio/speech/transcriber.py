@@ -1,0 +1,232 @@
+"""Whisper backends behind one small interface, plus the guards against hallucination.
+
+A backend turns 16 kHz mono audio into `Segment`s with word timestamps. Whisper invents
+text on music and silence ("Thank you.", "Thanks for watching!", one word repeated), so
+every segment passes `guard_segments`: Whisper's own no-speech / log-probability /
+compression-ratio tests, a list of stock phrases, and a repetition check. The VAD in
+front of the backend is the first and strongest guard (see streaming.py, offline.py).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from audio.speech.models import WHISPER_INSTALL, SpeechUnavailable
+from audio.speech.words import normalize_word
+from audio.words import WordEvent
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One decoded stretch of text; word times are seconds from the audio start."""
+
+    words: tuple[WordEvent, ...]
+    no_speech_prob: float = 0.0
+    avg_logprob: float = 0.0
+    compression_ratio: float = 1.0
+
+    @property
+    def text(self) -> str:
+        return " ".join(word.text for word in self.words)
+
+
+class Transcriber(Protocol):
+    name: str
+
+    def transcribe(
+        self, audio: np.ndarray, prompt: str | None = None, beam_size: int = 1
+    ) -> list[Segment]:
+        """Segments with word timestamps for 16 kHz float32 mono `audio`."""
+        ...
+
+
+@dataclass(frozen=True)
+class Guards:
+    """Thresholds for dropping invented text (Whisper's defaults, a little stricter)."""
+
+    no_speech: float = 0.6  # with a low log-probability: "nothing was said here"
+    logprob: float = -1.0  # mean token log-probability below this: a guess
+    compression_ratio: float = 2.4  # gzip ratio above this: looping, repeated text
+    word_probability: float = 0.05  # single words the model barely believes
+    max_repeats: int = 2  # the same word more often in a row is a loop
+    stock_phrases: frozenset[str] = field(default_factory=lambda: STOCK_HALLUCINATIONS)
+
+
+# What Whisper says over music, applause or silence (seen across many reports).
+STOCK_HALLUCINATIONS = frozenset(
+    {
+        "you",
+        "thank you",
+        "thank you so much",
+        "thank you very much",
+        "thanks",
+        "thanks for watching",
+        "thank you for watching",
+        "thanks for listening",
+        "thank you for listening",
+        "please subscribe",
+        "subscribe",
+        "like and subscribe",
+        "bye",
+        "bye bye",
+        "music",
+        "applause",
+        "laughter",
+        "silence",
+        "so",
+        "oh",
+        "uh",
+        "um",
+        "hmm",
+        "the end",
+        "subtitles by the amara org community",
+    }
+)
+
+DEFAULT_GUARDS = Guards()
+
+_BRACKETED = re.compile(r"[\[\(\*♪♫].*?[\]\)\*♪♫]|[♪♫]")
+
+
+def guard_segments(segments: list[Segment], guards: Guards = DEFAULT_GUARDS) -> list[WordEvent]:
+    """The words of the segments that look like real speech, loops and stock phrases removed."""
+    kept: list[WordEvent] = []
+    for segment in segments:
+        if not _segment_is_believable(segment, guards):
+            continue
+        kept.extend(_drop_repeats(_clean_words(segment.words, guards), guards.max_repeats))
+    return kept
+
+
+def _segment_is_believable(segment: Segment, guards: Guards) -> bool:
+    if segment.no_speech_prob > guards.no_speech and segment.avg_logprob < guards.logprob:
+        return False
+    if segment.avg_logprob < guards.logprob or segment.compression_ratio > guards.compression_ratio:
+        return False
+    phrase = " ".join(normalize_word(word.text) for word in segment.words).strip()
+    phrase = re.sub(r"[^a-z' ]+", " ", phrase)
+    return bool(phrase.strip()) and " ".join(phrase.split()) not in guards.stock_phrases
+
+
+def _clean_words(words: tuple[WordEvent, ...], guards: Guards) -> list[WordEvent]:
+    cleaned = []
+    for word in words:
+        text = _BRACKETED.sub("", word.text).strip()
+        if not normalize_word(text) or word.probability < guards.word_probability:
+            continue
+        cleaned.append(WordEvent(text, word.start, word.end, word.probability))
+    return cleaned
+
+
+def _drop_repeats(words: list[WordEvent], max_repeats: int) -> list[WordEvent]:
+    kept: list[WordEvent] = []
+    run = 0
+    for word in words:
+        same = bool(kept) and normalize_word(kept[-1].text) == normalize_word(word.text)
+        run = run + 1 if same else 1
+        if run <= max_repeats:
+            kept.append(word)
+    return kept
+
+
+class FasterWhisperTranscriber:
+    """faster-whisper (CTranslate2): int8 on CPU, float16 on CUDA."""
+
+    name = "faster-whisper"
+
+    def __init__(self, model_path: str, device: str = "cpu"):
+        from faster_whisper import WhisperModel
+
+        compute_type = "float16" if device == "cuda" else "int8"
+        # Leave a core to the audio and render threads: on 2 cores Whisper gets one.
+        threads = max(1, min(4, (os.cpu_count() or 2) - 1))
+        try:
+            self.model = WhisperModel(
+                model_path, device=device, compute_type=compute_type, cpu_threads=threads
+            )
+        except Exception as exc:  # a corrupt or foreign model directory
+            raise SpeechUnavailable(f"cannot load speech model {model_path}: {exc}") from None
+
+    def transcribe(
+        self, audio: np.ndarray, prompt: str | None = None, beam_size: int = 1
+    ) -> list[Segment]:
+        segments, _info = self.model.transcribe(
+            audio,
+            beam_size=beam_size,
+            temperature=0.0,  # no sampling fallback: it is where loops and inventions come from
+            condition_on_previous_text=False,
+            initial_prompt=prompt or None,
+            word_timestamps=True,
+            vad_filter=False,  # our own VAD gates the audio before it gets here
+        )
+        return [
+            Segment(
+                words=tuple(
+                    WordEvent(w.word.strip(), float(w.start), float(w.end), float(w.probability))
+                    for w in segment.words or ()
+                ),
+                no_speech_prob=float(segment.no_speech_prob),
+                avg_logprob=float(segment.avg_logprob),
+                compression_ratio=float(segment.compression_ratio),
+            )
+            for segment in segments
+        ]
+
+
+class OpenAIWhisperTranscriber:
+    """openai-whisper (PyTorch), imported only when chosen; name or checkpoint path."""
+
+    name = "openai-whisper"
+
+    def __init__(self, model: str, device: str = "auto"):
+        try:
+            import whisper
+        except ImportError:
+            raise SpeechUnavailable(f"openai-whisper is not installed: {WHISPER_INSTALL}") from None
+        import torch
+
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = device
+        try:
+            self.model = whisper.load_model(model, device=device)
+        except Exception as exc:  # unknown name, no network for the download, bad checkpoint
+            raise SpeechUnavailable(
+                f"cannot load openai-whisper model '{model}' ({str(exc).splitlines()[0][:100]})"
+            ) from None
+
+    def transcribe(
+        self, audio: np.ndarray, prompt: str | None = None, beam_size: int = 1
+    ) -> list[Segment]:
+        result = self.model.transcribe(
+            audio,
+            beam_size=beam_size if beam_size > 1 else None,
+            temperature=0.0,
+            condition_on_previous_text=False,
+            initial_prompt=prompt or None,
+            word_timestamps=True,
+            fp16=self.device == "cuda",
+            verbose=None,
+        )
+        return [
+            Segment(
+                words=tuple(
+                    WordEvent(
+                        w["word"].strip(),
+                        float(w["start"]),
+                        float(w["end"]),
+                        float(w["probability"]),
+                    )
+                    for w in segment.get("words", ())
+                ),
+                no_speech_prob=float(segment.get("no_speech_prob", 0.0)),
+                avg_logprob=float(segment.get("avg_logprob", 0.0)),
+                compression_ratio=float(segment.get("compression_ratio", 1.0)),
+            )
+            for segment in result["segments"]
+        ]

@@ -1,0 +1,400 @@
+"""DiffusionGenerator: AI frames that follow the music, one `FrameRequest` at a time.
+
+Per frame: the cue's prompt embeddings (cached per prompt), a noise latent that moves
+between fixed-seed keyframes on the beat (`render.interpolation`), 1-4 denoising steps
+of a turbo UNet in our own Euler loop, and a decode (tiny VAE by default). Modes:
+
+- "interpolate" (default): every frame is denoised from slerped keyframe noise, so the
+  picture morphs smoothly and lands on the keyframe image at each beat.
+- "latent": only keyframes are denoised; frames between decode the slerp of the two
+  clean keyframe latents (cheaper, softer).
+- "feedback": img2img from the previous frame, strength from the music (onsets cut
+  deeper); the optional `structure` generator's frame is the init instead when given.
+
+Offline renders and the live window call the same `render()`; the only clock is the
+request's time, so what a user sees live is what they render. `render_batch()` denoises
+several queued requests in one batch when the caller has them (stream-batch style).
+Torch and diffusers are imported lazily.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from models import ModelUnavailable
+from render.frames import Cue, FrameRequest, Generator
+from render.interpolation import KeyClock, beat_ease, lerp, slerp
+
+log = logging.getLogger(__name__)
+
+MODES = ("interpolate", "latent", "feedback")
+PRECISIONS = ("auto", "fp8", "fp16", "bf16", "fp32")
+
+
+def choose_precision(requested: str, device: Any) -> tuple[str, str | None]:
+    """(precision to use, one-line notice or None) for this device."""
+    from models.fp8 import fp8_matmul_supported
+
+    if requested not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}")
+    if device.type != "cuda":
+        note = None if requested in ("auto", "fp32") else f"{requested} needs a GPU: using fp32"
+        return "fp32", note
+    if requested == "auto":
+        return ("fp8" if fp8_matmul_supported(device) else "fp16"), None
+    if requested == "fp8" and not fp8_matmul_supported(device):
+        return "fp16", "FP8 needs compute capability 8.9+ (Ada/Hopper): using fp16"
+    return requested, None
+
+
+class DiffusionGenerator:
+    """The diffusion engine behind `--engine diffusion` (Generator protocol)."""
+
+    name = "diffusion"
+
+    def __init__(
+        self,
+        width: int,
+        height: int,
+        seed: int = 0,
+        model: str = "sd-turbo",
+        precision: str = "auto",
+        steps: int | None = None,
+        interpolate: bool = True,
+        structure: Generator | None = None,
+        device: str | None = None,
+        *,
+        mode: str | None = None,
+        quality: str = "fast",
+        compile: bool | None = None,
+        beats_per_key: int = 1,
+        resolution: int | None = None,
+    ) -> None:
+        import torch
+
+        from models import loading, registry
+
+        self.width, self.height, self.seed = width, height, seed
+        self.structure = structure
+        self.mode = mode or ("interpolate" if interpolate else "feedback")
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}")
+        try:
+            spec = registry.resolve(model)
+        except ValueError as exc:
+            raise ModelUnavailable(str(exc)) from exc
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.precision, notice = choose_precision(precision, self.device)
+        if notice:
+            print(f"visualize: {notice}", file=sys.stderr)
+        dtypes = {"fp8": torch.bfloat16, "bf16": torch.bfloat16, "fp16": torch.float16}
+        self.dtype = dtypes.get(self.precision, torch.float32)
+
+        self.components = loading.load(spec, str(self.device), self.dtype, quality)
+        self.spec = self.components.spec
+        if self.spec.is_dit:
+            raise ModelUnavailable(
+                f"{self.spec.name}: the live generator drives sd/sdxl-family models for now"
+            )
+        self.pipeline = self.components.pipeline
+        self.unet = self.components.denoiser
+        self.vae = self.components.vae
+        self.quant_report = None
+        if self.precision == "fp8":
+            from models.fp8 import quantize_model
+
+            self.quant_report = quantize_model(self.unet, torch.bfloat16)
+        if compile if compile is not None else self.device.type == "cuda":
+            _enable_compile_cache(loading.cache_dir())
+            self.unet = torch.compile(self.unet, mode="reduce-overhead")
+            self.vae.decoder = torch.compile(self.vae.decoder, mode="reduce-overhead")
+
+        self.steps = steps or self.spec.steps
+        self.guidance = self.spec.guidance
+        native = resolution or self.spec.width
+        self.model_width, self.model_height = model_size(width, height, native)
+        self.latent_scale = 2 ** (len(self.pipeline.vae.config.block_out_channels) - 1)
+        self._alphas = self.pipeline.scheduler.alphas_cumprod.to(torch.float32)
+        self._prediction = self.pipeline.scheduler.config.get("prediction_type", "epsilon")
+        self._embeddings: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self._noises: OrderedDict[tuple[int, int], Any] = OrderedDict()
+        self._keyframes: OrderedDict[tuple, Any] = OrderedDict()
+        self.clock = KeyClock(beats_per_key)
+        self._previous_latent = None
+        self._last_frame: np.ndarray | None = None
+        self.failures = 0
+
+    # -- the Generator protocol ----------------------------------------------------
+
+    def render(self, request: FrameRequest) -> np.ndarray:
+        return self.render_batch([request])[0]
+
+    def render_batch(self, requests: Sequence[FrameRequest]) -> list[np.ndarray]:
+        """Frames for several requests (in time order) with one batched denoise."""
+        import torch
+
+        plans = [self._plan(request) for request in requests]
+        try:
+            with torch.inference_mode():
+                latents = self._latents(plans)
+                frames = self._to_rgb(latents)
+        except Exception as exc:  # one bad frame (OOM included) never stops the stream
+            self.failures += 1
+            if isinstance(exc, torch.cuda.OutOfMemoryError):
+                torch.cuda.empty_cache()
+            log.warning("diffusion frame failed: %s: %s", type(exc).__name__, exc)
+            self._previous_latent = None
+            blank = np.zeros((self.height, self.width, 3), np.uint8)
+            fallback = self._last_frame if self._last_frame is not None else blank
+            return [fallback.copy() for _ in requests]
+        self._previous_latent = latents[-1:]
+        self._last_frame = frames[-1]
+        return frames
+
+    def close(self) -> None:
+        import torch
+
+        self._embeddings.clear()
+        self._noises.clear()
+        self._keyframes.clear()
+        self.pipeline = self.unet = self.vae = self.components = None
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    # -- planning: pure bookkeeping on the host ------------------------------------
+
+    def _plan(self, request: FrameRequest) -> dict:
+        """Where this frame sits between keyframes, and with which conditioning."""
+        key, phase = self.clock.advance(request.time, request.drive)
+        cue = request.cue
+        punch = min(1.0, 0.3 + 0.7 * cue.intensity)
+        plan = {"cue": cue, "key": key, "t": beat_ease(phase, punch), "request": request}
+        previous = request.previous_cue
+        plan["previous"] = previous if previous is not None and request.blend < 1.0 else None
+        plan["blend"] = request.blend
+        return plan
+
+    # -- device work ----------------------------------------------------------------
+
+    def _latents(self, plans: list[dict]) -> Any:
+        import torch
+
+        conds = [self._conditioning(plan) for plan in plans]
+        if self.mode == "latent":
+            return torch.cat([self._between_keyframes(plan) for plan in plans])
+        noise = torch.cat([self._noise_for(plan) for plan in plans])
+        if self.mode == "feedback":
+            strengths = [self._feedback_strength(plan) for plan in plans]
+            init = self._feedback_init(plans)
+            if init is not None:
+                # One strength for the batch keeps it one graph; the mean follows the music.
+                return self._denoise(noise, conds, init=init, strength=float(np.mean(strengths)))
+        return self._denoise(noise, conds)
+
+    def _noise_for(self, plan: dict) -> Any:
+        cue, key, t = plan["cue"], plan["key"], plan["t"]
+        noise = slerp(self._noise(cue.seed, key), self._noise(cue.seed, key + 1), t)
+        if plan["previous"] is not None:  # cross-fade the keyframe path of the old cue
+            seed = plan["previous"].seed
+            old = slerp(self._noise(seed, key), self._noise(seed, key + 1), t)
+            noise = slerp(old, noise, plan["blend"])
+        return noise
+
+    def _between_keyframes(self, plan: dict) -> Any:
+        cue, key = plan["cue"], plan["key"]
+        first = self._keyframe(cue, key)
+        second = self._keyframe(cue, key + 1)
+        return slerp(first, second, plan["t"])
+
+    def _keyframe(self, cue: Cue, key: int) -> Any:
+        cache_key = (cue.prompt, cue.negative_prompt, cue.seed, key)
+        if cache_key not in self._keyframes:
+            cond = self._embedding(cue.prompt, cue.negative_prompt)
+            self._keyframes[cache_key] = self._denoise(self._noise(cue.seed, key), [cond])
+            while len(self._keyframes) > 8:
+                self._keyframes.popitem(last=False)
+        return self._keyframes[cache_key]
+
+    def _feedback_strength(self, plan: dict) -> float:
+        drive, cue = plan["request"].drive, plan["cue"]
+        kick = max(drive.onset, drive.beat * cue.intensity)
+        return min(0.9, 0.3 + 0.6 * kick)
+
+    def _feedback_init(self, plans: list[dict]) -> Any:
+        import torch
+
+        if self.structure is not None:
+            images = [self.structure.render(plan["request"]) for plan in plans]
+            return self._encode_images(images)
+        if self._previous_latent is None:
+            return None
+        return torch.cat([self._previous_latent] * len(plans))
+
+    def _conditioning(self, plan: dict) -> Any:
+        cue = plan["cue"]
+        cond = self._embedding(cue.prompt, cue.negative_prompt)
+        if plan["previous"] is not None:
+            old = self._embedding(plan["previous"].prompt, plan["previous"].negative_prompt)
+            cond = lerp(old, cond, plan["blend"])
+        return cond
+
+    def _embedding(self, prompt: str, negative: str) -> tuple:
+        """Prompt embeddings, cached per (prompt, negative): cues repeat a lot."""
+        import torch
+
+        key = (prompt, negative)
+        if key in self._embeddings:
+            self._embeddings.move_to_end(key)
+            return self._embeddings[key]
+        use_cfg = self.guidance > 1.0
+        with torch.inference_mode():
+            if self.spec.family == "sdxl":
+                out = self.pipeline.encode_prompt(
+                    prompt, None, self.device, 1, use_cfg, negative or None
+                )
+                embeds, negative_embeds, pooled, negative_pooled = out
+                if use_cfg:
+                    embeds = torch.cat([negative_embeds, embeds])
+                    pooled = torch.cat([negative_pooled, pooled])
+                cond = (embeds, pooled)
+            else:
+                embeds, negative_embeds = self.pipeline.encode_prompt(
+                    prompt, self.device, 1, use_cfg, negative or None
+                )
+                cond = (torch.cat([negative_embeds, embeds]) if use_cfg else embeds,)
+        self._embeddings[key] = tuple(c.to(self.dtype) for c in cond)
+        while len(self._embeddings) > 64:
+            self._embeddings.popitem(last=False)
+        return self._embeddings[key]
+
+    def _noise(self, seed: int, key: int) -> Any:
+        """Fixed noise per (seed, keyframe), drawn on the CPU so every device agrees."""
+        import torch
+
+        cache_key = (seed, key)
+        if cache_key not in self._noises:
+            generator = torch.Generator("cpu").manual_seed(_mix(self.seed, seed, key))
+            channels = self.pipeline.unet.config.in_channels
+            shape = (
+                1,
+                channels,
+                self.model_height // self.latent_scale,
+                self.model_width // self.latent_scale,
+            )
+            noise = torch.randn(shape, generator=generator, dtype=torch.float32)
+            self._noises[cache_key] = noise.to(self.device)
+            while len(self._noises) > 32:
+                self._noises.popitem(last=False)
+        return self._noises[cache_key]
+
+    def _sigmas(self, strength: float) -> tuple[list[float], list[int]]:
+        """Euler sigmas on 'trailing' timesteps; img2img starts part-way down."""
+        total = self._alphas.shape[0]
+        count = max(self.steps, math.ceil(self.steps / max(strength, 1e-3)))
+        timesteps = np.round(np.arange(total, 0, -total / count)).astype(np.int64) - 1
+        timesteps = timesteps[-self.steps :]
+        alphas = self._alphas[torch_index(timesteps)]
+        sigmas = ((1 - alphas) / alphas).sqrt().tolist()
+        return [*sigmas, 0.0], timesteps.tolist()
+
+    def _denoise(self, noise: Any, conds: list, init: Any = None, strength: float = 1.0) -> Any:
+        """Our Euler loop over the UNet: a few tensor ops around each model call."""
+        import torch
+
+        sigmas, timesteps = self._sigmas(strength if init is not None else 1.0)
+        latents = noise * sigmas[0] if init is None else init.float() + noise * sigmas[0]
+        embeds = torch.cat([c[0] for c in conds])
+        use_cfg = self.guidance > 1.0
+        for index, timestep in enumerate(timesteps):
+            sigma, sigma_next = sigmas[index], sigmas[index + 1]
+            model_in = latents / math.sqrt(sigma * sigma + 1)
+            if use_cfg:
+                model_in = torch.cat([model_in] * 2)
+            prediction = self._unet(model_in.to(self.dtype), timestep, embeds, conds).float()
+            if use_cfg:
+                uncond, text = prediction.chunk(2)
+                prediction = uncond + self.guidance * (text - uncond)
+            if self._prediction == "v_prediction":
+                clean = latents / (sigma * sigma + 1) - prediction * sigma / math.sqrt(
+                    sigma * sigma + 1
+                )
+            else:
+                clean = latents - sigma * prediction
+            latents = clean + (latents - clean) / sigma * sigma_next
+        return latents
+
+    def _unet(self, model_in: Any, timestep: int, embeds: Any, conds: list) -> Any:
+        import torch
+
+        batch = model_in.shape[0]
+        timesteps = torch.full((batch,), timestep, device=self.device, dtype=torch.long)
+        kwargs = {}
+        if self.spec.family == "sdxl":
+            pooled = torch.cat([c[1] for c in conds])
+            size = (self.model_height, self.model_width)
+            time_ids = torch.tensor([[*size, 0, 0, *size]], device=self.device, dtype=self.dtype)
+            kwargs["added_cond_kwargs"] = {
+                "text_embeds": pooled,
+                "time_ids": time_ids.expand(batch, -1),
+            }
+        return self.unet(model_in, timesteps, encoder_hidden_states=embeds, **kwargs)[0]
+
+    def _encode_images(self, images: list[np.ndarray]) -> Any:
+        import torch
+        import torch.nn.functional as F
+
+        batch = torch.from_numpy(np.stack(images)).to(self.device).permute(0, 3, 1, 2)
+        batch = batch.to(self.dtype) / 127.5 - 1.0
+        batch = F.interpolate(batch, (self.model_height, self.model_width), mode="bilinear")
+        encoded = self.vae.encode(batch)
+        if hasattr(encoded, "latents"):  # tiny VAE: already in the UNet's latent space
+            return encoded.latents.float()
+        return encoded.latent_dist.mean.float() * self.vae.config.scaling_factor
+
+    def _to_rgb(self, latents: Any) -> list[np.ndarray]:
+        import torch
+        import torch.nn.functional as F
+
+        scaled = latents / self.vae.config.scaling_factor
+        images = self.vae.decode(scaled.to(self.dtype))[0]
+        images = ((images.float() + 1.0) * 127.5).clamp(0, 255)
+        if images.shape[-2:] != (self.height, self.width):
+            images = F.interpolate(images, (self.height, self.width), mode="bilinear")
+        images = images.round().to(torch.uint8).permute(0, 2, 3, 1).contiguous().cpu().numpy()
+        return [np.ascontiguousarray(image) for image in images]
+
+
+def model_size(width: int, height: int, native: int) -> tuple[int, int]:
+    """Model resolution with the output's aspect, about native^2 pixels, multiples of 64."""
+    scale = math.sqrt(native * native / max(1, width * height))
+    return max(64, round(width * scale / 64) * 64), max(64, round(height * scale / 64) * 64)
+
+
+def torch_index(values: np.ndarray) -> Any:
+    import torch
+
+    return torch.from_numpy(values)
+
+
+def _mix(*values: int) -> int:
+    """A stable 63-bit seed from several ints (Python's hash() is salted per process)."""
+    mixed = 0x9E3779B97F4A7C15
+    for value in values:
+        mixed = (mixed ^ (value & 0xFFFFFFFFFFFFFFFF)) * 0xBF58476D1CE4E5B9 % (1 << 64)
+    return mixed >> 1
+
+
+def _enable_compile_cache(folder: Any) -> None:
+    """Keep Inductor's compiled kernels between runs: a warm start skips most compiling."""
+    import os
+
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(folder / "inductor"))
+    os.environ.setdefault("TORCHINDUCTOR_FX_GRAPH_CACHE", "1")
+    os.environ.setdefault("TORCHINDUCTOR_AUTOGRAD_CACHE", "1")

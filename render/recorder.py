@@ -1,0 +1,184 @@
+"""MP4 recording: H.264 (yuv420p, constant frame rate) with AAC audio, through PyAV.
+
+Two ways to be safe about unfinished files:
+- offline renders (`fragmented=False`) write to a hidden `.NAME.partial` beside the
+  target and rename it on `close()`, so a file under the final name is always finished;
+- live recordings (`fragmented=True`) write fragmented MP4 straight to the target, so a
+  crash or `kill -9` still leaves a playable file up to the last fragment (~1 s).
+"""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+FRAGMENT_SECONDS = 1.0
+
+
+class RecorderError(Exception):
+    """The output cannot be written; the message is one line for the user."""
+
+
+class Mp4Writer:
+    """Encode RGB frames and float audio into an MP4 file."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        width: int,
+        height: int,
+        fps: float,
+        audio_rate: int | None = None,
+        audio_channels: int = 2,
+        fragmented: bool = False,
+        crf: int = 20,
+        preset: str = "veryfast",
+    ) -> None:
+        import av
+
+        if width % 2 or height % 2:
+            raise RecorderError(f"video size must be even for H.264 yuv420p, got {width}x{height}")
+        self.path = Path(path)
+        self.width, self.height = width, height
+        self.fps = Fraction(fps).limit_denominator(1001)
+        self.fragmented = fragmented
+        self.frames_written = 0
+        self.audio_samples_written = 0
+        self._last_frame: np.ndarray | None = None
+        self._closed = False
+        self._target = self.path if fragmented else _partial_name(self.path)
+        check_writable(self.path)
+        options = {}
+        if fragmented:
+            options["movflags"] = "frag_keyframe+empty_moov+default_base_moof"
+            options["flush_packets"] = "1"  # each fragment reaches the disk, not an IO buffer
+        else:
+            options["movflags"] = "+faststart"
+        try:
+            self._container = av.open(str(self._target), mode="w", format="mp4", options=options)
+        except (OSError, av.error.FFmpegError) as exc:
+            raise RecorderError(f"cannot write {self.path}: {exc}") from None
+        self._video = self._container.add_stream("libx264", rate=self.fps)
+        self._video.width, self._video.height = width, height
+        self._video.pix_fmt = "yuv420p"
+        # A keyframe at least every FRAGMENT_SECONDS bounds what a crash can lose.
+        gop = max(1, round(float(self.fps) * FRAGMENT_SECONDS)) if fragmented else None
+        self._video.options = {"crf": str(crf), "preset": preset}
+        if fragmented:  # live: no lookahead, so what was shown is already encoded
+            self._video.options |= {"tune": "zerolatency"}
+        if gop:
+            self._video.codec_context.gop_size = gop
+        self._audio = None
+        if audio_rate:
+            self._audio = self._container.add_stream("aac", rate=audio_rate)
+            self._audio.layout = "stereo" if audio_channels == 2 else "mono"
+            self._audio_channels = audio_channels
+
+    # -- video ---------------------------------------------------------------------------
+    def write_frame(self, rgb: np.ndarray, time: float | None = None) -> None:
+        """Append one frame. With `time`, keep a constant frame rate by repeating or dropping."""
+        import av
+
+        if rgb.shape != (self.height, self.width, 3) or rgb.dtype != np.uint8:
+            raise ValueError(
+                f"expected {self.height}x{self.width}x3 uint8, got {rgb.shape} {rgb.dtype}"
+            )
+        copies = 1
+        if time is not None:
+            target_index = int(round(time * float(self.fps)))
+            if target_index < self.frames_written:
+                return  # the slot for this time is already filled
+            copies = target_index - self.frames_written + 1
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        for _ in range(copies):
+            frame.pts = self.frames_written
+            self._container.mux(self._video.encode(frame))
+            self.frames_written += 1
+        self._last_frame = rgb
+
+    # -- audio ---------------------------------------------------------------------------
+    def write_audio(self, samples: np.ndarray) -> None:
+        """Append float32 audio shaped (n, channels) or (n,) for mono input."""
+        import av
+
+        if self._audio is None:
+            raise RuntimeError("this writer was opened without audio")
+        samples = np.asarray(samples, dtype=np.float32)
+        if samples.ndim == 1:
+            samples = samples[:, None]
+        if samples.shape[1] != self._audio_channels:
+            samples = _match_channels(samples, self._audio_channels)
+        if len(samples) == 0:
+            return
+        # Packed float: one plane, channels interleaved.
+        packed = np.ascontiguousarray(samples).reshape(1, -1)
+        layout = "stereo" if self._audio_channels == 2 else "mono"
+        frame = av.AudioFrame.from_ndarray(packed, format="flt", layout=layout)
+        frame.sample_rate = self._audio.rate
+        frame.pts = self.audio_samples_written
+        frame.time_base = Fraction(1, self._audio.rate)
+        self._container.mux(self._audio.encode(frame))
+        self.audio_samples_written += len(samples)
+
+    # -- life cycle ----------------------------------------------------------------------
+    def close(self) -> Path:
+        """Flush encoders, finish the file and (offline mode) move it to its final name."""
+        if self._closed:
+            return self.path
+        self._closed = True
+        try:
+            self._container.mux(self._video.encode(None))
+            if self._audio is not None:
+                self._container.mux(self._audio.encode(None))
+        finally:
+            self._container.close()
+        if not self.fragmented:
+            os.replace(self._target, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Stop without presenting a file: the partial file is removed (offline mode)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._container.close()
+        except Exception:
+            pass  # the file is being thrown away; a broken close must not mask the cause
+        if not self.fragmented:
+            self._target.unlink(missing_ok=True)
+
+    def __enter__(self) -> Mp4Writer:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def check_writable(path: Path) -> None:
+    """Fail early, with one line, when `path` cannot be created."""
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise RecorderError(f"output path is a directory: {path}")
+    if not parent.is_dir():
+        raise RecorderError(f"output folder does not exist: {parent}")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise RecorderError(f"output path is not writable: {path}")
+
+
+def _partial_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.partial")
+
+
+def _match_channels(samples: np.ndarray, channels: int) -> np.ndarray:
+    if channels == 1:
+        return samples.mean(axis=1, keepdims=True)
+    if samples.shape[1] == 1:
+        return np.repeat(samples, channels, axis=1)
+    return samples[:, :channels]

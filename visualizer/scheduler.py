@@ -1,0 +1,355 @@
+"""The scheduler: feature frames and spoken words in, a directed timeline of cues out.
+
+Rules, in order of strength:
+- a section start is a big cut (change 1.0, one-bar blend); a section heard before
+  returns to its earlier look (same mood, seed, scene and prompt);
+- a mood change (see visualizer.mood, with hysteresis) lands on a downbeat;
+- new or fading spoken words land on the next beat as a small change;
+- otherwise the prompt holds, and drifts (new elements, same seed) every 8-16 beats.
+No two cues are closer than `min_change_beats` beats (at least MIN_CHANGE_SECONDS):
+an event that comes too early waits for the first beat after the limit.
+
+The scheduler only ever looks at the frames it was given, in time order, so offline
+rendering and the live show make the same decisions for the same frames.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import hashlib
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from audio.features import FeatureFrame
+from audio.words import WordEvent
+from render.frames import Cue
+from visualizer.mood import MoodTracker
+from visualizer.styles import Style
+
+MIN_CHANGE_SECONDS = 0.5  # never cut faster than this, whatever the tempo
+MAX_CHANGE_SECONDS = 8.0  # ... and never hold a change back longer than this
+DEFAULT_BPM = 120.0  # until the analysis knows the tempo
+WORD_SECONDS = 6.0  # a spoken word stays in the prompt this long after it arrives
+MAX_WORDS = 3  # newest words kept in the prompt
+BEATLESS_SECONDS = 2.0  # no beat for this long: changes may land on any frame
+BEATLESS_DRIFT_SECONDS = 8.0
+
+# How big each kind of change is (Cue.change) and how many beats it blends over.
+CHANGES = {
+    "start": (1.0, 4),
+    "section": (1.0, 4),
+    "mood": (0.6, 2),
+    "words": (0.3, 1),
+    "drift": (0.2, 1),
+}
+
+
+@dataclass
+class _Look:
+    """What a section looked like when it first started: restored when it repeats."""
+
+    mood: str
+    variant: int
+    time: float
+
+
+class Scheduler:
+    """Turns FeatureFrames (+ WordEvents) into Cues. Call `update` once per frame."""
+
+    def __init__(self, style: Style, seed: int = 0, min_change_beats: float = 4.0):
+        self.style = style
+        self.seed = seed
+        self.min_change_beats = min_change_beats
+        self._mood = MoodTracker(dict(style.feature_weights))
+        self._cue: Cue | None = None
+        self._timeline: list[dict] = []
+        self._beat_seconds = 60.0 / DEFAULT_BPM
+        self._last_change = -math.inf
+        self._last_beat = -math.inf
+        self._last_downbeat = -math.inf
+        self._section: int | None = None
+        self._variant = 0
+        self._looks: dict[int, _Look] = {}
+        self._words: list[tuple[str, float]] = []  # (word, arrival time), oldest first
+        self._pending_section: int | None = None
+        self._pending_since = 0.0
+        self._pending_mood = False
+        self._pending_words = ""  # what happened to the words, for the reason line
+        self._tempo = 0.0
+        self._cue_mood = ""
+
+    # -- per frame ------------------------------------------------------------------
+
+    def update(self, frame: FeatureFrame, new_words: Sequence[WordEvent] = ()) -> Cue:
+        """Fold in one frame; return the active cue (the same object until it changes)."""
+        now = frame.time
+        if frame.tempo > 0:
+            self._tempo = frame.tempo
+            self._beat_seconds = min(2.0, max(0.2, 60.0 / frame.tempo))
+        if frame.is_beat or frame.is_downbeat:
+            self._last_beat = now
+        if frame.is_downbeat:
+            self._last_downbeat = now
+        if self._mood.update(frame):
+            self._pending_mood = True
+        if new_words:
+            self._add_words(new_words, now)
+        if self._words and now - self._words[0][1] >= WORD_SECONDS:
+            gone = [word for word, arrived in self._words if now - arrived >= WORD_SECONDS]
+            self._words = [(w, t) for w, t in self._words if now - t < WORD_SECONDS]
+            self._pending_words = f"'{', '.join(gone)}' fades"
+        if (frame.is_section_start and self._cue is not None) or (
+            self._section is not None and frame.section != self._section
+        ):
+            if self._pending_section is None:
+                self._pending_since = now
+            self._pending_section = frame.section
+
+        if self._cue is None:
+            self._section = frame.section
+            self._looks[frame.section] = _Look(self._mood.mood, 0, now)
+            return self._emit("start", frame, f"start of section {frame.section}")
+        event = self._due_event(frame)
+        if event is not None:
+            return self._emit(event, frame, self._event_reason(event, frame))
+        return self._cue
+
+    def explain(self) -> list[dict]:
+        """One entry per cue so far: what it shows and the feature values that chose it."""
+        return list(self._timeline)
+
+    @property
+    def cue(self) -> Cue | None:
+        return self._cue
+
+    def min_change_seconds(self) -> float:
+        """The shortest allowed time between two cues at the current tempo."""
+        limit = self.min_change_beats * self._beat_seconds
+        return min(MAX_CHANGE_SECONDS, max(MIN_CHANGE_SECONDS, limit))
+
+    # -- deciding ---------------------------------------------------------------------
+
+    def _due_event(self, frame: FeatureFrame) -> str | None:
+        now = frame.time
+        if now - self._last_change < self.min_change_seconds():
+            return None
+        bar = 4 * self._beat_seconds
+        beatless = now - self._last_beat > max(BEATLESS_SECONDS, 2 * self._beat_seconds)
+        on_beat = frame.is_beat or frame.is_downbeat or beatless
+        # Downbeats unknown (or long overdue): a beat will do.
+        downbeats_missing = now - self._last_downbeat > 2 * bar
+        on_downbeat = frame.is_downbeat or (on_beat and downbeats_missing)
+        if self._pending_section is not None and (
+            frame.is_section_start or on_downbeat or (on_beat and now - self._pending_since > bar)
+        ):
+            return "section"
+        if self._pending_mood and self._mood.mood == self._cue_mood:
+            self._pending_mood = False  # it came back before the cue changed
+        if self._pending_mood and on_downbeat:
+            return "mood"
+        if self._pending_words and on_beat:
+            return "words"
+        if on_downbeat and not frame.silent and now - self._last_change >= self._drift_seconds():
+            return "drift"
+        return None
+
+    def _drift_seconds(self) -> float:
+        if self._tempo <= 0:
+            return BEATLESS_DRIFT_SECONDS
+        beats = 16 - 8 * self._mood.arousal  # energetic music drifts twice as often
+        return beats * self._beat_seconds
+
+    def _add_words(self, new_words: Sequence[WordEvent], now: float) -> None:
+        added = []
+        for event in new_words:
+            word = "".join(ch for ch in event.text.lower() if ch.isalpha() or ch in "-'").strip(
+                "-'"
+            )
+            if not word:
+                continue
+            self._words = [(w, t) for w, t in self._words if w != word]  # refresh a repeat
+            self._words.append((word[:24], now))
+            added.append(word[:24])
+        self._words = self._words[-MAX_WORDS:]
+        if added:
+            self._pending_words = f"heard '{', '.join(added)}'"
+
+    # -- building the cue ---------------------------------------------------------------
+
+    def _emit(self, event: str, frame: FeatureFrame, reason: str) -> Cue:
+        now = frame.time
+        if event == "section":
+            label = self._pending_section if self._pending_section is not None else frame.section
+            look = self._looks.get(label)
+            if look is not None:  # heard before: same mood and prompt family as then
+                self._mood.force(look.mood)
+                self._variant = look.variant
+            else:
+                self._looks[label] = _Look(self._mood.mood, 0, now)
+                self._variant = 0
+            self._section = label
+        elif event == "drift":
+            self._variant += 1
+        self._pending_section = None
+        self._pending_mood = False
+        self._pending_words = ""
+
+        mood = self._mood.mood
+        change, blend_beats = CHANGES[event]
+        intensity = round(self._mood.arousal, 3)
+        section = self._section if self._section is not None else frame.section
+        words = tuple(word for word, _ in self._words)
+        detail = self._mood_detail()
+        cue = Cue(
+            start=now,
+            prompt=self._prompt(mood, section, words, intensity),
+            negative_prompt=_join(
+                self.style.negative_prompt, self.style.vocabularies[mood].negative
+            ),
+            seed=_stable_int(self.seed, "seed", section, mood) % 2**31,
+            palette=self._palette(mood, frame),
+            scene=_stable_int(self.seed, "scene", section, mood) % 1000,
+            intensity=intensity,
+            change=change,
+            transition=round(blend_beats * self._beat_seconds, 3),
+            words=words,
+            style=self.style.name,
+            reason=f"{reason}; {detail}",
+        )
+        self._cue = cue
+        self._cue_mood = mood
+        self._last_change = now
+        self._timeline.append(self._explain_entry(cue, event, mood, frame))
+        return cue
+
+    def _event_reason(self, event: str, frame: FeatureFrame) -> str:
+        if frame.is_downbeat or frame.is_beat:
+            where = "downbeat" if frame.is_downbeat else "beat"
+        else:
+            where = "section boundary" if frame.is_section_start else "no beat heard"
+        if event == "section":
+            label = self._pending_section
+            look = self._looks.get(label) if label is not None else None
+            held = "" if frame.is_section_start else ", held back to avoid flicker"
+            if look is not None:
+                return f"section {label} returns ({where}{held}): look from {_clock(look.time)}"
+            return f"section {label} starts ({where}{held})"
+        if event == "mood":
+            return f"mood {self._cue_mood} -> {self._mood.mood} ({where})"
+        if event == "words":
+            return f"words: {self._pending_words} ({where})"
+        held = frame.time - self._last_change
+        if self._tempo <= 0:
+            return f"drift after {held:.0f} s ({where})"
+        return f"drift after {held / self._beat_seconds:.0f} beats ({where})"
+
+    def _mood_detail(self) -> str:
+        tempo = f"{self._tempo:.0f} BPM" if self._tempo > 0 else "tempo unknown"
+        return (
+            f"mood {self._mood.mood}: arousal {self._mood.arousal:.2f}, "
+            f"valence {self._mood.valence:.2f}, {tempo}"
+        )
+
+    def _prompt(self, mood: str, section: int, words: tuple[str, ...], intensity: float) -> str:
+        vocab = self.style.vocabularies[mood]
+        # Colours and art style stay fixed for a section's look; elements and
+        # composition move with each drift.
+        look = (self.seed, section, mood)
+        colour = _pick(vocab.colours, *look, "colour")
+        art = _pick(vocab.art, *look, "art")
+        composition = _pick(vocab.composition, *look, "composition", self._variant)
+        first = _stable_int(*look, "elements", self._variant) % len(vocab.elements)
+        elements = vocab.elements[first]
+        if len(vocab.elements) > 1:
+            second = vocab.elements[(first + 1 + self._variant) % len(vocab.elements)]
+            if second != elements:
+                elements = f"{elements} and {second}"
+        parts = [self.style.prefix, ", ".join(words), elements, composition, colour, art]
+        parts += [_motion(intensity), self.style.suffix]
+        return _join(*parts)
+
+    def _palette(self, mood: str, frame: FeatureFrame) -> tuple[tuple[int, int, int], ...]:
+        """The mood's palette, hue turned a little by key and lightened by brightness."""
+        weights = self.style.feature_weights
+        hue_shift = 0.0
+        tonic = _tonic_fifths(frame.key)
+        if tonic is not None:  # circle of fifths position -> up to +-15 degrees
+            hue_shift = (tonic - 5.5) / 5.5 * (15 / 360) * weights["key_colour"]
+        light = 1.0 + (self._mood.brightness - 0.5) * 0.3 * weights["brightness_colour"]
+        palette = []
+        for red, green, blue in self.style.palettes[mood]:
+            h, lightness, s = colorsys.rgb_to_hls(red / 255, green / 255, blue / 255)
+            r, g, b = colorsys.hls_to_rgb((h + hue_shift) % 1.0, min(1.0, lightness * light), s)
+            palette.append((round(r * 255), round(g * 255), round(b * 255)))
+        return tuple(palette)
+
+    def _explain_entry(self, cue: Cue, event: str, mood: str, frame: FeatureFrame) -> dict:
+        return {
+            "time": round(cue.start, 3),
+            "event": event,
+            "reason": cue.reason,
+            "prompt": cue.prompt,
+            "negative_prompt": cue.negative_prompt,
+            "seed": cue.seed,
+            "scene": cue.scene,
+            "palette": ["#{:02x}{:02x}{:02x}".format(*rgb) for rgb in cue.palette],
+            "intensity": cue.intensity,
+            "change": cue.change,
+            "transition": cue.transition,
+            "words": list(cue.words),
+            "mood": mood,
+            "section": self._section,
+            "features": {
+                "arousal": round(self._mood.arousal, 3),
+                "valence": round(self._mood.valence, 3),
+                "frame_arousal": round(frame.arousal, 3),
+                "frame_valence": round(frame.valence, 3),
+                "energy": round(frame.energy, 3),
+                "brightness": round(frame.brightness, 3),
+                "tempo": round(self._tempo, 1),
+                "key": frame.key,
+                "mode": frame.mode,
+                "is_beat": frame.is_beat,
+                "is_downbeat": frame.is_downbeat,
+                "is_section_start": frame.is_section_start,
+            },
+        }
+
+
+def _motion(intensity: float) -> str:
+    if intensity < 0.3:
+        return "slow sustained forms"
+    if intensity < 0.55:
+        return "flowing movement"
+    if intensity < 0.8:
+        return "dynamic rhythmic motion"
+    return "rapid bursts, motion blur"
+
+
+_FIFTHS = {"C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5, "F#": 6, "GB": 6, "C#": 7, "DB": 7,
+           "G#": 8, "AB": 8, "D#": 9, "EB": 9, "A#": 10, "BB": 10, "F": 11}  # fmt: skip
+
+
+def _tonic_fifths(key: str) -> int | None:
+    """Position of the key's tonic on the circle of fifths (C=0 ... F=11), None if unknown."""
+    tonic = key.split(" ", 1)[0].upper() if key else ""
+    return _FIFTHS.get(tonic)
+
+
+def _stable_int(*parts: object) -> int:
+    """A hash that is the same in every process (Python's hash() of str is salted)."""
+    digest = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
+
+
+def _pick(items: tuple[str, ...], *key: object) -> str:
+    return items[_stable_int(*key) % len(items)]
+
+
+def _join(*parts: str) -> str:
+    return ", ".join(part for part in parts if part)
+
+
+def _clock(seconds: float) -> str:
+    return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
