@@ -48,8 +48,11 @@ def diffusion_unavailable_reason(model: str) -> str | None:
 
     if not torch.cuda.is_available():
         return "no CUDA GPU"
-    from models import registry
+    from models import ModelUnavailable, loading, registry
 
-    if not registry.is_available_offline(model):
-        return f"model {model} not on this machine; `visualize models pull {model}` fetches it"
+    try:
+        if not loading.status(registry.resolve(model)).available:
+            return f"model {model} not on this machine; `visualize models pull {model}` fetches it"
+    except ModelUnavailable as exc:
+        return str(exc)
     return None

@@ -77,7 +77,7 @@ def main() -> int:
     source = PlaybackSource(AudioClip(audio, RATE), play=False)
     parts = LiveComponents(
         source=source,
-        analyzer=make_analyzer(RATE, notice=lambda _: None),
+        analyzer=make_analyzer(RATE),
         make_scheduler=lambda name: Scheduler(load_style(name), seed=0),
         generator=EmbeddedGenerator(width, height, 0),
     )

@@ -1,6 +1,6 @@
 """Write a synthetic song (drums, bass, chords; known beats) for the demo and benchmarks.
 
-    python scripts/make_demo_song.py out/demo.wav --bpm 124 --duration 30
+python scripts/make_demo_song.py out/demo.wav --bpm 124 --duration 30
 """
 
 from __future__ import annotations

@@ -150,7 +150,7 @@ def test_microphone_capture_follows_audio_played_into_the_sink(pulse_sink, tmp_p
         source.stop()
     assert player.returncode == 0
     assert source.stats.overflows == 0 or source.stats.blocks > 100
-    analyzer = make_analyzer(RATE, notice=lambda _: None)
+    analyzer = make_analyzer(RATE)
     captured = np.concatenate([block.samples for block in blocks])
     frames = analyzer.push(captured)
     energy = np.array([frame.energy for frame in frames])

@@ -21,7 +21,7 @@ pytest.importorskip("pytestqt")
 from audio.capture import PlaybackSource  # noqa: E402
 from audio.source import AudioClip  # noqa: E402
 from render.embedded import EmbeddedGenerator  # noqa: E402
-from visualizer.live import LevelAnalyzer, LiveApp, LiveComponents, LiveOptions, TapTempo  # noqa: E402
+from visualizer.live import LiveApp, LiveComponents, LiveOptions, TapTempo, make_analyzer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 AUDIO = ROOT.parent / "shared" / "media" / "audio"
@@ -57,7 +57,7 @@ def make_app(qtbot, generator=None, fallback=None, **options) -> LiveApp:
     source = PlaybackSource(AudioClip(clicks(), 22050), play=False, loop=True)
     parts = LiveComponents(
         source=source,
-        analyzer=LevelAnalyzer(22050),
+        analyzer=make_analyzer(22050),
         make_scheduler=FakeScheduler,
         generator=generator or EmbeddedGenerator(160, 90, 0),
         fallback=fallback,

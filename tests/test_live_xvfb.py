@@ -29,7 +29,7 @@ from visualizer.styles import load_style
 
 qt = QApplication([])
 clip = load_audio(sys.argv[1])
-parts = LiveComponents(PlaybackSource(clip, loop=True, play=False), make_analyzer(22050, print),
+parts = LiveComponents(PlaybackSource(clip, loop=True, play=False), make_analyzer(22050),
                        lambda name: Scheduler(load_style(name)), EmbeddedGenerator(640, 360, 0))
 app = LiveApp(LiveOptions(loop=True, hud=True, duration=2.5), parts)
 app.start()

@@ -33,6 +33,7 @@ import numpy as np
 from audio.capture import AudioBlock
 from audio.features import FeatureFrame
 from audio.words import WordEvent
+from models import ModelUnavailable
 from render.frames import Cue, Generator
 from render.worker import RenderedFrame, RenderWorker
 from visualizer.errors import UserError
@@ -704,7 +705,7 @@ def build_components(options: LiveOptions, notice: Callable[[str], None] = print
         generator = create_generator(
             options.engine, options.width, options.height, options.seed, notice=notice
         )
-    except ValueError as exc:
+    except (ValueError, ModelUnavailable) as exc:
         raise UserError(str(exc)) from None
     fallback = None
     if generator.name != "embedded":
@@ -715,7 +716,7 @@ def build_components(options: LiveOptions, notice: Callable[[str], None] = print
         styles.insert(0, options.style)
     return LiveComponents(
         source=source,
-        analyzer=make_analyzer(source.sample_rate, notice),
+        analyzer=make_analyzer(source.sample_rate),
         make_scheduler=lambda name: Scheduler(load_style(name), seed=options.seed),
         generator=generator,
         fallback=fallback,
@@ -724,65 +725,11 @@ def build_components(options: LiveOptions, notice: Callable[[str], None] = print
     )
 
 
-def make_analyzer(sample_rate: int, notice: Callable[[str], None] = print):
-    """The streaming analyzer; a simple level follower while audio.streaming is absent."""
-    try:
-        from audio.streaming import StreamingAnalyzer
-    except ImportError:
-        notice("audio.streaming not available: using simple level analysis")
-        return LevelAnalyzer(sample_rate)
+def make_analyzer(sample_rate: int):
+    """The causal analyzer that turns captured blocks into FeatureFrames."""
+    from audio.streaming import StreamingAnalyzer
+
     return StreamingAnalyzer(sample_rate)
-
-
-class LevelAnalyzer:
-    """A minimal causal analyzer (band levels + onsets) used until audio.streaming exists.
-
-    One FeatureFrame per 256-sample hop: RMS and three band energies with a slow automatic
-    gain, and an onset when the energy jumps well above its recent average.
-    """
-
-    HOP = 256  # ~12 ms: a finer hop reacts sooner
-
-    def __init__(self, sample_rate: int) -> None:
-        self.sample_rate = sample_rate
-        self._pending = np.zeros(0, np.float32)
-        self._hops = 0
-        self._peak = 1e-3
-        self._average = 0.0
-        freqs = np.fft.rfftfreq(self.HOP, 1 / sample_rate)
-        self._bands = [(freqs < 250), (freqs >= 250) & (freqs < 2000), (freqs >= 2000)]
-        self._window = np.hanning(self.HOP).astype(np.float32)
-        self._freqs = freqs
-
-    def push(self, samples: np.ndarray) -> list[FeatureFrame]:
-        self._pending = np.concatenate([self._pending, np.asarray(samples, np.float32)])
-        frames = []
-        while len(self._pending) >= self.HOP:
-            hop, self._pending = self._pending[: self.HOP], self._pending[self.HOP :]
-            self._hops += 1
-            frames.append(self._frame(hop, self._hops * self.HOP / self.sample_rate))
-        return frames
-
-    def _frame(self, hop: np.ndarray, end_time: float) -> FeatureFrame:
-        rms = float(np.sqrt(np.mean(hop * hop)))
-        self._peak = max(rms, self._peak * 0.999)
-        spectrum = np.abs(np.fft.rfft(hop * self._window))
-        total = float(spectrum.sum()) + 1e-9
-        bands = [min(1.0, float(spectrum[b].sum()) / total * 2) for b in self._bands]
-        energy = min(1.0, rms / self._peak)
-        onset = max(0.0, energy - self._average - 0.2)
-        self._average = 0.9 * self._average + 0.1 * energy
-        return FeatureFrame(
-            time=end_time,
-            energy=energy,
-            bass=bands[0] * energy,
-            mid=bands[1] * energy,
-            treble=bands[2] * energy,
-            brightness=min(1.0, float((spectrum * self._freqs).sum()) / total / 4000),
-            onset=min(1.0, onset * 2),
-            is_onset=onset > 0,
-            silent=rms < 1e-4,
-        )
 
 
 def _make_speech(sample_rate: int, notice: Callable[[str], None]):
@@ -792,7 +739,7 @@ def _make_speech(sample_rate: int, notice: Callable[[str], None]):
         notice(f"speech off: {exc}")
         return None
     try:
-        return SpeechWorker(sample_rate=sample_rate)
+        return SpeechWorker(sample_rate=sample_rate, content_only=True)
     except SpeechUnavailable as exc:
         notice(f"speech off: {exc}")
         return None

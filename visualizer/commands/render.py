@@ -88,6 +88,7 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from audio.source import AudioError
+    from models import ModelUnavailable
     from render.recorder import RecorderError
     from visualizer.pipeline import RenderSettings, render_file
 
@@ -122,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     bar = _ProgressBar()
     try:
         result = render_file(args.song, settings, progress=bar.update, notice=_notice)
-    except (AudioError, RecorderError) as exc:
+    except (AudioError, RecorderError, ModelUnavailable) as exc:
         raise UserError(str(exc)) from None
     except ImportError as exc:
         raise UserError(f"{exc}; install the extras named in the README") from None
