@@ -50,6 +50,32 @@ def dequantize(quantized: torch.Tensor, scale: torch.Tensor, dtype: torch.dtype)
     return (quantized.to(torch.float32) * scale).to(dtype)
 
 
+@torch.library.custom_op("visualize::fp8_mm", mutates_args=())
+def fp8_mm(
+    x_fp8: torch.Tensor, weight: torch.Tensor, x_scale: torch.Tensor, weight_scale: torch.Tensor
+) -> torch.Tensor:
+    """Row-wise scaled FP8 GEMM: (M, K) x (N, K)^T -> (M, N) bfloat16.
+
+    An opaque op on purpose. Left inline, Inductor may store the quantized activation
+    column-major (it follows the layout of a permuted input, as in the UNet's proj_in) and
+    then refuses `_scaled_mm`, whose first operand must be row-major; torch.compile then
+    failed on every call. Here the layout is fixed in eager code, where it always holds.
+    """
+    return torch._scaled_mm(
+        x_fp8.contiguous(),
+        weight.t(),  # column-major view of a row-major (N, K) weight, as the GEMM wants
+        scale_a=x_scale.contiguous(),
+        scale_b=weight_scale,
+        out_dtype=torch.bfloat16,
+        use_fast_accum=True,
+    )
+
+
+@fp8_mm.register_fake
+def _fp8_mm_shape(x_fp8, weight, x_scale, weight_scale):
+    return x_fp8.new_empty((x_fp8.shape[0], weight.shape[0]), dtype=torch.bfloat16)
+
+
 class FP8Linear(nn.Module):
     """A Linear whose weight is float8_e4m3fn with per-output-channel float32 scales."""
 
@@ -77,14 +103,7 @@ class FP8Linear(nn.Module):
         # One scale per token: outliers in one token do not crush the others' precision.
         x_scale = rows.abs().amax(dim=1, keepdim=True).float().clamp(min=1e-12) / FP8_MAX
         x_fp8 = (rows.float() / x_scale).clamp(-FP8_MAX, FP8_MAX).to(FP8_DTYPE)
-        out = torch._scaled_mm(
-            x_fp8,
-            self.weight.t(),  # column-major view, as the FP8 GEMM wants
-            scale_a=x_scale,
-            scale_b=self.weight_scale_row,
-            out_dtype=torch.bfloat16,
-            use_fast_accum=True,
-        )
+        out = fp8_mm(x_fp8, self.weight, x_scale, self.weight_scale_row)
         if self.bias is not None:
             out = out + self.bias
         return out.reshape(*shape[:-1], self.out_features).to(x.dtype)

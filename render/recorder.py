@@ -22,7 +22,20 @@ class RecorderError(Exception):
     """The output cannot be written; the message is one line for the user."""
 
 
-class Mp4Writer:
+class _FinishOrAbort:
+    """`with writer:` closes the file on success and throws it away on any exception."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+class Mp4Writer(_FinishOrAbort):
     """Encode RGB frames and float audio into an MP4 file."""
 
     def __init__(
@@ -151,15 +164,6 @@ class Mp4Writer:
         if not self.fragmented:
             self._target.unlink(missing_ok=True)
 
-    def __enter__(self) -> Mp4Writer:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
-
 
 def check_writable(path: Path) -> None:
     """Fail early, with one line, when `path` cannot be created."""
@@ -182,3 +186,55 @@ def _match_channels(samples: np.ndarray, channels: int) -> np.ndarray:
     if samples.shape[1] == 1:
         return np.repeat(samples, channels, axis=1)
     return samples[:, :channels]
+
+
+class BackgroundWriter(_FinishOrAbort):
+    """Runs an Mp4Writer on its own thread, so encoding overlaps with drawing the next frame.
+
+    Calls are queued (bounded, so memory stays flat); an encoder error is raised on the
+    next call or on `close()`.
+    """
+
+    def __init__(self, writer: Mp4Writer, depth: int = 8) -> None:
+        import queue
+        import threading
+
+        self.writer = writer
+        self._jobs: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="mp4-writer", daemon=True)
+        self._thread.start()
+
+    def write_frame(self, rgb: np.ndarray) -> None:
+        self._put((self.writer.write_frame, rgb.copy()))  # the generator may reuse its buffer
+
+    def write_audio(self, samples: np.ndarray) -> None:
+        self._put((self.writer.write_audio, samples))
+
+    def close(self) -> Path:
+        self._finish()
+        if self._error is not None:
+            self.writer.abort()
+            raise self._error
+        return self.writer.close()
+
+    def abort(self) -> None:
+        self._finish()
+        self.writer.abort()
+
+    def _put(self, job) -> None:
+        if self._error is not None:
+            raise self._error
+        self._jobs.put(job)
+
+    def _finish(self) -> None:
+        self._jobs.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            if self._error is None:
+                try:
+                    job[0](job[1])
+                except BaseException as exc:  # handed to the producer thread
+                    self._error = exc

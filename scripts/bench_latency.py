@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from benchjson import write_section  # scripts/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -40,16 +41,6 @@ def click_track(count: int, seed: int = 0) -> tuple[np.ndarray, list[float]]:
         start = int(at * RATE)
         audio[start : start + len(burst)] += burst
     return audio, clicks
-
-
-def write_section(path: Path, key: str, result: dict) -> None:
-    """live.json holds the latency and soak results side by side; replace only ours."""
-    try:
-        document = json.loads(path.read_text())
-    except (OSError, ValueError):
-        document = {}
-    document[key] = result
-    path.write_text(json.dumps(document, indent=1))
 
 
 def main() -> int:

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from benchjson import write_section  # scripts/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -45,16 +46,6 @@ def rss_mib() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def write_section(path: Path, key: str, result: dict) -> None:
-    """live.json holds the latency and soak results side by side; replace only ours."""
-    try:
-        document = json.loads(path.read_text())
-    except (OSError, ValueError):
-        document = {}
-    document[key] = result
-    path.write_text(json.dumps(document, indent=1))
 
 
 def main() -> int:

@@ -95,3 +95,26 @@ def test_odd_sizes_are_refused(tmp_path, size):
 def test_unwritable_folder_is_a_clear_error(tmp_path):
     with pytest.raises(RecorderError, match="does not exist"):
         Mp4Writer(tmp_path / "missing" / "x.mp4", 64, 48, 24)
+
+
+def test_background_writer_matches_the_plain_writer(tmp_path):
+    from render.recorder import BackgroundWriter
+
+    out = tmp_path / "bg.mp4"
+    with BackgroundWriter(Mp4Writer(out, 64, 48, 12, audio_rate=48000)) as writer:
+        for i in range(12):
+            writer.write_frame(np.full((48, 64, 3), i * 20, np.uint8))
+            writer.write_audio(_tone(4000, 48000))
+    frames, _, _, samples, _ = _streams(out)
+    assert frames == 12 and abs(samples - 12 * 4000) <= 2048
+
+
+def test_background_writer_reports_encoder_errors_and_leaves_no_file(tmp_path):
+    from render.recorder import BackgroundWriter
+
+    out = tmp_path / "bad.mp4"
+    writer = BackgroundWriter(Mp4Writer(out, 64, 48, 12))
+    writer.write_frame(np.zeros((10, 10, 3), np.uint8))  # wrong size: fails on the thread
+    with pytest.raises(ValueError, match="expected 48x64x3"):
+        writer.close()
+    assert list(tmp_path.iterdir()) == []

@@ -108,13 +108,15 @@ class LiveOptions:
 
 
 def parse_size(text: str) -> tuple[int, int]:
+    """--size WxH, validated like `visualize render --size` (even sides, for H.264)."""
+    import argparse
+
+    from visualizer.commands.render import size_value
+
     try:
-        width, height = (int(part) for part in text.lower().split("x"))
-    except ValueError:
-        raise UserError(f"--size must look like 640x360, got {text!r}") from None
-    if not (64 <= width <= 4096 and 64 <= height <= 4096):
-        raise UserError(f"--size {text} is out of range (64..4096 per side)")
-    return width - width % 2, height - height % 2  # H.264 recording needs even sizes
+        return size_value(text)
+    except argparse.ArgumentTypeError as exc:
+        raise UserError(f"--size: {exc}") from None
 
 
 # -- tap tempo -------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from audio.source import AudioClip, AudioError, decode_audio, is_silent, load_au
 from audio.words import WordEvent
 from render.engines import create_generator
 from render.frames import Cue, FrameRequest, Generator
-from render.recorder import Mp4Writer, check_writable
+from render.recorder import BackgroundWriter, Mp4Writer, check_writable
 from visualizer.drive import DriveFollower
 
 MUX_RATE = 48000  # the original audio is resampled once to this rate for AAC
@@ -102,9 +102,10 @@ def render_file(
     )
     began = time.perf_counter()
     try:
-        with Mp4Writer(
+        mp4 = Mp4Writer(
             settings.out, settings.width, settings.height, settings.fps, audio_rate=MUX_RATE
-        ) as writer:
+        )
+        with BackgroundWriter(mp4) as writer:
             _render_frames(features, words, scheduler, generator, writer, mux_audio, progress)
     finally:
         generator.close()
@@ -119,13 +120,13 @@ def _render_frames(
     words: Sequence[WordEvent],
     scheduler,
     generator: Generator,
-    writer: Mp4Writer,
+    writer: BackgroundWriter,
     mux_audio,
     progress: Callable[[int, int], None] | None,
 ) -> None:
     follower, cues = DriveFollower(), CueTracker()
     pending = sorted(words, key=lambda w: w.start)
-    fps, total = float(writer.fps), len(features)
+    fps, total = float(writer.writer.fps), len(features)
     samples_per_frame = MUX_RATE / fps
     for index, feature in enumerate(features):
         due = []
