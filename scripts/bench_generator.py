@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import platform
 import statistics
@@ -46,6 +47,13 @@ def unet_variant(args: argparse.Namespace) -> dict:
     from render.frames import Cue, Drive, FrameRequest
     from render.worker import RenderWorker
 
+    failures: list[str] = []
+
+    class KeepFailures(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            failures.append(record.getMessage()[:400])
+
+    logging.getLogger("render.diffusion").addHandler(KeepFailures(logging.WARNING))
     options = UNET_VARIANTS[args.variant]
     cuda = args.device == "cuda"
     started = time.perf_counter()
@@ -119,6 +127,10 @@ def unet_variant(args: argparse.Namespace) -> dict:
         "frame_shape": list(frames[-1].image.shape) if frames else None,
         "frame_mean": float(np.mean(frames[-1].image)) if frames else None,
     }
+    # A failed frame is caught inside the generator (the show goes on) and comes out as
+    # the last good frame or black: count those too, or a broken variant looks fast.
+    result["generator_failures"] = generator.failures
+    result["last_failure"] = failures[-1] if failures else None
     if generator.quant_report is not None:
         report = generator.quant_report
         result["fp8_layers"] = {
@@ -208,6 +220,61 @@ def dit_variant(args: argparse.Namespace) -> dict:
     return results
 
 
+def fp8_check(args: argparse.Namespace) -> dict:
+    """One UNet forward: FP8 (eager and compiled) against bf16 eager on the same input."""
+    import copy
+    import traceback
+
+    import torch
+    from diffusers import UNet2DConditionModel
+
+    from models.fp8 import quantize_model
+    from models.testing import FULL_UNET, TINY_UNET
+
+    torch.manual_seed(0)
+    config = TINY_UNET if args.tiny else FULL_UNET
+    reference = UNet2DConditionModel(**config).to(args.device, torch.bfloat16).eval()
+    quantized = copy.deepcopy(reference)
+    report = quantize_model(quantized, torch.bfloat16)
+    latent = args.size // 8
+    g = torch.Generator(args.device).manual_seed(1)
+    sample = torch.randn(1, 4, latent, latent, device=args.device, generator=g)
+    embeds = torch.randn(1, 77, config["cross_attention_dim"], device=args.device, generator=g)
+    inputs = (sample.bfloat16(), torch.full((1,), 999, device=args.device))
+    kwargs = {"encoder_hidden_states": embeds.bfloat16()}
+
+    def timed(model, repeats: int = 5) -> tuple:
+        with torch.inference_mode():
+            for _ in range(2):
+                out = model(*inputs, **kwargs)[0].float()
+            if args.device == "cuda":
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            for _ in range(repeats):
+                out = model(*inputs, **kwargs)[0].float()
+            if args.device == "cuda":
+                torch.cuda.synchronize()
+        return out, (time.perf_counter() - t0) * 1000 / repeats
+
+    expected, reference_ms = timed(reference)
+    result = {"linears_scaled_mm": report.linears_scaled_mm, "bf16_eager_ms": reference_ms}
+    variants = {"fp8_eager": quantized}
+    if args.device == "cuda":
+        variants["fp8_compiled"] = torch.compile(quantized, mode="reduce-overhead")
+    for name, model in variants.items():
+        try:
+            out, ms = timed(model)
+        except Exception as exc:  # the point of this check is to see the failure
+            result[name] = {"error": f"{type(exc).__name__}: {str(exc)[:400]}"}
+            traceback.print_exc()
+            continue
+        error = ((out - expected).norm() / expected.norm()).item()
+        finite = bool(torch.isfinite(out).all())
+        result[name] = {"finite": finite, "relative_error": error, "ms": ms}
+    print(json.dumps(result), flush=True)
+    return result
+
+
 def run_child(args: argparse.Namespace, kind: str, variant: str, timeout: int) -> dict:
     """Run one variant in a fresh process; its failure becomes an entry, not a crash."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
@@ -250,19 +317,21 @@ def main() -> int:
     parser.add_argument("--dit-iters", type=int, default=30)
     parser.add_argument("--dit-double", type=int, default=4)
     parser.add_argument("--dit-single", type=int, default=8)
-    parser.add_argument("--only", choices=("unet", "dit"), default=None)
+    parser.add_argument("--only", choices=("unet", "dit", "none"), default=None)
+    parser.add_argument("--check-fp8", action="store_true", help="FP8 vs bf16 UNet forward")
     parser.add_argument("--variants", default=",".join(UNET_VARIANTS))
     parser.add_argument("--warm-restart", action="store_true", help="time a warm-cache start")
     parser.add_argument("--child-timeout", type=int, default=240)
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks" / "diffusion.json"))
     parser.add_argument("--model-dir", default="")
-    parser.add_argument("--child", choices=("unet", "dit"), default=None)
+    parser.add_argument("--child", choices=("unet", "dit", "check"), default=None)
     parser.add_argument("--variant", default="")
     parser.add_argument("--json", default="")
     args = parser.parse_args()
 
     if args.child:
-        result = unet_variant(args) if args.child == "unet" else dit_variant(args)
+        children = {"unet": unet_variant, "dit": dit_variant, "check": fp8_check}
+        result = children[args.child](args)
         Path(args.json).write_text(json.dumps(result))
         return 0
 
@@ -279,6 +348,9 @@ def main() -> int:
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    if args.check_fp8:
+        report["fp8_check"] = run_child(args, "check", "fp8", timeout=args.child_timeout)
+        out.write_text(json.dumps(report, indent=2))
     if args.only in (None, "unet"):
         from models.testing import save_random_pipeline
 
