@@ -1,21 +1,26 @@
 """FP8 weights for the denoiser: half the memory, and FP8 matrix multiplies on Hopper/Ada.
 
 Weights are quantized once at load, statically, to float8_e4m3fn with one float32 scale
-per output channel (row-wise). At run time a Linear quantizes its input per row (one
-scale per token, computed each call) and multiplies with `torch._scaled_mm`, which runs
-on the FP8 tensor cores of GPUs with compute capability 8.9+. The layers are plain
-modules with tensors as buffers, so torch.compile and CUDA graphs capture them whole.
+per output channel (row-wise). At run time a layer quantizes its input per row (one
+scale per token or pixel, computed each call) and multiplies with `torch._scaled_mm`,
+which runs on the FP8 tensor cores of GPUs with compute capability 8.9+. The layers are
+plain modules with tensors as buffers, so torch.compile and CUDA graphs capture them whole.
 
-Convolutions keep their FP8 storage (the memory saving) but compute in bf16: their
-weights are dequantized per call, a cheap elementwise pass next to a 3x3 convolution.
-Where `_scaled_mm` is missing (CPU, older GPUs), Linears dequantize the same way, so the
-storage path is identical everywhere and testable on a CPU.
+Convolutions can choose per call, from the shapes: where the weight is larger than the
+unfolded input (the deep, low-resolution layers of a UNet, which hold most of its
+weights: the 1280-channel 3x3 convs at 16x16 and 8x8 are a third of sd-turbo's UNet)
+they run as im2col + the FP8 GEMM and read the FP8 weight directly; at high
+resolution, where unfolding would copy the feature map 9 times, the weight is
+dequantized and cuDNN convolves in bf16 (`quantize_model(conv_gemm_ratio=...)`). Where `_scaled_mm` is missing (CPU builds
+without it, older GPUs), every layer dequantizes, so the storage path is identical
+everywhere and testable on a CPU.
 
 This module imports torch at import time; import it lazily.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -76,14 +81,34 @@ def _fp8_mm_shape(x_fp8, weight, x_scale, weight_scale):
     return x_fp8.new_empty((x_fp8.shape[0], weight.shape[0]), dtype=torch.bfloat16)
 
 
+def fp8_gemm_rows(rows: torch.Tensor, weight: torch.Tensor, weight_scale_row: torch.Tensor):
+    """(M, K) activations x FP8 (N, K) weight -> (M, N) bf16, activations quantized per row.
+
+    One scale per row: an outlier token or pixel does not crush the others' precision.
+    """
+    x_scale = rows.abs().amax(dim=1, keepdim=True).float().clamp(min=1e-12) / FP8_MAX
+    x_fp8 = (rows.float() / x_scale).clamp(-FP8_MAX, FP8_MAX).to(FP8_DTYPE)
+    return fp8_mm(x_fp8, weight, x_scale, weight_scale_row)
+
+
+def _gemm_aligned(rows_k: int, columns_n: int) -> bool:
+    return rows_k % _MM_ALIGN == 0 and columns_n % _MM_ALIGN == 0
+
+
 class FP8Linear(nn.Module):
     """A Linear whose weight is float8_e4m3fn with per-output-channel float32 scales."""
 
-    def __init__(self, linear: nn.Linear, compute_dtype: torch.dtype, use_scaled_mm: bool):
+    def __init__(
+        self,
+        linear: nn.Linear,
+        compute_dtype: torch.dtype,
+        use_scaled_mm: bool,
+        gemm_ratio: float = math.inf,
+    ):
         super().__init__()
         self.in_features, self.out_features = linear.in_features, linear.out_features
         self.compute_dtype = compute_dtype
-        aligned = self.in_features % _MM_ALIGN == 0 and self.out_features % _MM_ALIGN == 0
+        aligned = _gemm_aligned(self.in_features, self.out_features)
         # Row-wise scaled_mm writes bf16; other compute dtypes take the dequantize path.
         self.use_scaled_mm = use_scaled_mm and aligned and compute_dtype == torch.bfloat16
         weight, scale = quantize_per_channel(linear.weight)
@@ -92,18 +117,19 @@ class FP8Linear(nn.Module):
         self.register_buffer("weight_scale_row", scale.reshape(1, -1).contiguous())  # (1, out)
         bias = None if linear.bias is None else linear.bias.detach().to(compute_dtype)
         self.register_buffer("bias", bias)
+        self.gemm_ratio = gemm_ratio  # FP8 GEMM while rows <= out_features * ratio
+
+    def dequantized_weight(self, dtype: torch.dtype) -> torch.Tensor:
+        return dequantize(self.weight, self.weight_scale, dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.use_scaled_mm:
-            weight = dequantize(self.weight, self.weight_scale, x.dtype)
+        rows = x.numel() // self.in_features
+        if not self.use_scaled_mm or rows > self.out_features * self.gemm_ratio:
+            weight = self.dequantized_weight(x.dtype)
             bias = None if self.bias is None else self.bias.to(x.dtype)
             return F.linear(x, weight, bias)
         shape = x.shape
-        rows = x.reshape(-1, self.in_features)
-        # One scale per token: outliers in one token do not crush the others' precision.
-        x_scale = rows.abs().amax(dim=1, keepdim=True).float().clamp(min=1e-12) / FP8_MAX
-        x_fp8 = (rows.float() / x_scale).clamp(-FP8_MAX, FP8_MAX).to(FP8_DTYPE)
-        out = fp8_mm(x_fp8, self.weight, x_scale, self.weight_scale_row)
+        out = fp8_gemm_rows(x.reshape(-1, self.in_features), self.weight, self.weight_scale_row)
         if self.bias is not None:
             out = out + self.bias
         return out.reshape(*shape[:-1], self.out_features).to(x.dtype)
@@ -114,23 +140,80 @@ class FP8Linear(nn.Module):
 
 
 class FP8Conv2d(nn.Module):
-    """A Conv2d stored in float8_e4m3fn (per-output-channel scales), computed in bf16/fp16."""
+    """A Conv2d stored in float8_e4m3fn (per-output-channel scales).
 
-    def __init__(self, conv: nn.Conv2d, compute_dtype: torch.dtype):
+    The weight is kept as a 2-D (out, in * kh * kw) matrix, the im2col GEMM's layout; the
+    dequantize path views it back as 4-D. 2-D also keeps `.to(memory_format=...)` from
+    reordering it.
+    """
+
+    def __init__(
+        self,
+        conv: nn.Conv2d,
+        compute_dtype: torch.dtype,
+        use_scaled_mm: bool = False,
+        gemm_ratio: float = 1.0,
+    ):
         super().__init__()
         self.stride, self.padding = conv.stride, conv.padding
         self.dilation, self.groups = conv.dilation, conv.groups
+        self.kernel_size = conv.kernel_size
         self.out_channels = conv.out_channels
+        self.weight_shape = tuple(conv.weight.shape)
         weight, scale = quantize_per_channel(conv.weight)
-        self.register_buffer("weight", weight)
-        self.register_buffer("weight_scale", scale)  # (out, 1, 1, 1)
+        columns = weight.reshape(self.out_channels, -1)
+        self.register_buffer("weight", columns)
+        self.register_buffer("weight_scale", scale.reshape(-1, 1))  # (out, 1)
+        self.register_buffer("weight_scale_row", scale.reshape(1, -1).contiguous())  # (1, out)
         bias = None if conv.bias is None else conv.bias.detach().to(compute_dtype)
         self.register_buffer("bias", bias)
+        gemm_shape_ok = (
+            conv.groups == 1
+            and isinstance(conv.padding, tuple)
+            and conv.padding_mode == "zeros"
+            and _gemm_aligned(columns.shape[1], self.out_channels)
+        )
+        self.use_scaled_mm = use_scaled_mm and gemm_shape_ok and compute_dtype == torch.bfloat16
+        # GEMM when output pixels <= out_channels * ratio: then the unfolded FP8 input is
+        # no bigger than the FP8 weight that the GEMM saves reading twice over.
+        self.gemm_ratio = gemm_ratio
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        weight = dequantize(self.weight, self.weight_scale, x.dtype)
+        height, width = self._output_size(x.shape[-2], x.shape[-1])
+        pixels = x.shape[0] * height * width
+        if self.use_scaled_mm and pixels <= self.out_channels * self.gemm_ratio:
+            return self._gemm(x, height, width)
+        weight = self.dequantized_weight(x.dtype)
         bias = None if self.bias is None else self.bias.to(x.dtype)
         return F.conv2d(x, weight, bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def dequantized_weight(self, dtype: torch.dtype) -> torch.Tensor:
+        return dequantize(self.weight, self.weight_scale, dtype).view(self.weight_shape)
+
+    def _output_size(self, height: int, width: int) -> tuple[int, int]:
+        def side(size: int, axis: int) -> int:
+            reach = self.dilation[axis] * (self.kernel_size[axis] - 1)
+            return (size + 2 * self.padding[axis] - reach - 1) // self.stride[axis] + 1
+
+        return side(height, 0), side(width, 1)
+
+    def _gemm(self, x: torch.Tensor, height: int, width: int) -> torch.Tensor:
+        batch, channels = x.shape[:2]
+        if self.kernel_size == (1, 1) and self.stride == (1, 1) and self.padding == (0, 0):
+            rows = x.permute(0, 2, 3, 1).reshape(-1, channels)
+        else:  # unfold orders a column as (channel, ky, kx): the weight's row order
+            cols = F.unfold(x, self.kernel_size, self.dilation, self.padding, self.stride)
+            rows = cols.transpose(1, 2).reshape(-1, self.weight.shape[1])
+        out = fp8_gemm_rows(rows, self.weight, self.weight_scale_row)
+        if self.bias is not None:
+            out = out + self.bias
+        # (pixels, out) is channels-last already: return it as NCHW without a copy.
+        out = out.to(x.dtype).view(batch, height, width, self.out_channels)
+        return out.permute(0, 3, 1, 2)
+
+    def extra_repr(self) -> str:
+        mode = f"scaled_mm when pixels <= {self.gemm_ratio:g} x out" if self.use_scaled_mm else ""
+        return f"{self.weight_shape}, fp8={mode or 'dequantize'}"
 
 
 @dataclass(frozen=True)
@@ -138,6 +221,7 @@ class QuantReport:
     linears: int
     linears_scaled_mm: int
     convs: int
+    convs_scaled_mm: int  # convs that may take the GEMM path (at low resolution)
     bytes_before: int
     bytes_after: int
 
@@ -152,29 +236,37 @@ def quantize_model(
     use_scaled_mm: bool | None = None,
     convs: bool = True,
     min_params: int = 4096,
+    conv_gemm_ratio: float = 0.0,
+    linear_gemm_ratio: float = math.inf,
 ) -> QuantReport:
     """Replace Linear (and Conv2d) layers of `model` in place with FP8 ones.
 
     The rest of the model (norms, embeddings) is cast to `compute_dtype`. Layers with
     fewer than `min_params` weights stay as they are: no memory to win there.
+    `conv_gemm_ratio` and `linear_gemm_ratio` set where layers take the FP8 GEMM: while
+    rows (pixels, tokens) <= output channels x ratio; above it they dequantize. Convs
+    default to 0 (always dequantize), the path measured on an H100; 1.0 (the GEMM for the
+    deep low-resolution convs) is correct on CPU but not yet timed on a GPU:
+    scripts/bench_fp8.py compares the two.
     """
     before = weight_bytes(model)
     model.to(dtype=compute_dtype)
     if use_scaled_mm is None:
         use_scaled_mm = fp8_matmul_supported(next(model.parameters()).device)
-    counts = {"linears": 0, "linears_scaled_mm": 0, "convs": 0}
+    counts = {"linears": 0, "linears_scaled_mm": 0, "convs": 0, "convs_scaled_mm": 0}
     for parent in list(model.modules()):
         for child_name, child in list(parent.named_children()):
             weight = getattr(child, "weight", None)
             if not isinstance(weight, nn.Parameter) or weight.numel() < min_params:
                 continue
             if type(child) is nn.Linear:
-                layer = FP8Linear(child, compute_dtype, use_scaled_mm)
+                layer = FP8Linear(child, compute_dtype, use_scaled_mm, linear_gemm_ratio)
                 counts["linears"] += 1
                 counts["linears_scaled_mm"] += int(layer.use_scaled_mm)
             elif type(child) is nn.Conv2d and convs:
-                layer = FP8Conv2d(child, compute_dtype)
+                layer = FP8Conv2d(child, compute_dtype, use_scaled_mm, conv_gemm_ratio)
                 counts["convs"] += 1
+                counts["convs_scaled_mm"] += int(layer.use_scaled_mm)
             else:
                 continue
             setattr(parent, child_name, layer)  # the old weight is freed here, layer by layer

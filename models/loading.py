@@ -131,7 +131,7 @@ def load(spec: ModelSpec, device: str, dtype: Any, quality: str = "fast") -> Com
     `quality="fast"` decodes with the tiny VAE when one is on disk, `"high"` always with
     the full VAE. FP8 quantizes the denoiser after this, layer by layer (`models.fp8`).
     """
-    from diffusers import AutoencoderTiny, DiffusionPipeline
+    from diffusers import DiffusionPipeline
 
     path = require(spec)
     family = spec.family or family_of_folder(path)
@@ -151,11 +151,23 @@ def load(spec: ModelSpec, device: str, dtype: Any, quality: str = "fast") -> Com
     vae, tiny = pipeline.vae, False
     tiny_path = status(spec).tiny_vae_path
     if quality != "high" and tiny_path is not None:
-        vae = AutoencoderTiny.from_pretrained(tiny_path, torch_dtype=dtype).to(device)
-        tiny = True
+        fitting = _tiny_vae(tiny_path, pipeline.vae, device, dtype)
+        vae, tiny = (pipeline.vae, False) if fitting is None else (fitting, True)
     elif quality != "high":
         log.info("no tiny VAE on disk for %s: decoding with the full VAE", spec.name)
     for module in (denoiser, vae):
         module.eval()
         module.requires_grad_(False)
     return Components(replace(spec, family=family), pipeline, denoiser, vae, tiny)
+
+
+def _tiny_vae(path: Path, full_vae: Any, device: str, dtype: Any) -> Any:
+    """The tiny VAE at `path`, or None when its latent channels differ from the model's
+    (a TAESD for 4-channel sd latents cannot decode the 16 channels of sd3 or flux)."""
+    from diffusers import AutoencoderTiny
+
+    vae = AutoencoderTiny.from_pretrained(path, torch_dtype=dtype)
+    if vae.config.latent_channels != full_vae.config.latent_channels:
+        log.warning("tiny VAE at %s does not fit this model: using the full VAE", path)
+        return None
+    return vae.to(device)

@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-# Families decide the code path: "sd" and "sdxl" run our own UNet loop; "sd3" and
-# "flux" are DiT models driven through their diffusers pipeline.
+# Families decide the code path (render/denoisers.py): "sd" and "sdxl" run our UNet
+# loop; "sd3" and "flux" are flow-matching DiTs, run by our flow-matching Euler loop.
 UNET_FAMILIES = ("sd", "sdxl")
 DIT_FAMILIES = ("sd3", "flux")
 
@@ -94,6 +94,7 @@ MODELS: dict[str, ModelSpec] = {
             size_gb=28.0,
             license="stabilityai-community (gated: accept on the Hub, then log in)",
             notes="8B DiT; offline renders on a large GPU",
+            extra={"max_sequence_length": 256},  # T5 tokens per prompt
         ),
         ModelSpec(
             name="flux.1-schnell",
@@ -106,6 +107,7 @@ MODELS: dict[str, ModelSpec] = {
             size_gb=34.0,
             license="apache-2.0",
             notes="12B DiT; best pictures, offline renders on a large GPU",
+            extra={"max_sequence_length": 256},  # schnell was trained with 256 T5 tokens
         ),
     )
 }

@@ -1,17 +1,21 @@
-"""Random-weight sd-turbo-class pipelines, for tests and benchmarks where no weights exist.
+"""Random-weight pipelines, for tests and benchmarks where no weights exist.
 
-`save_random_pipeline(folder, size="tiny"|"full")` builds a StableDiffusionPipeline (and a
-tiny VAE in `vae_tiny/`) from configs written here as data, with random weights, and
-saves it with `save_pretrained`; the generator then loads it through the same code path
-as a downloaded model. "full" uses the public sd-turbo (SD 2.1-base) architecture: speed
-does not depend on the weight values. The tokenizer is a byte-level CLIP BPE with no
-merges, written on the spot, since no tokenizer files can be fetched offline.
+`save_random_pipeline(folder, size="tiny"|"full", family="sd"|"sd3"|"flux")` builds a
+diffusers pipeline (and a tiny VAE in `vae_tiny/`) from configs written here as data, with
+random weights, and saves it with `save_pretrained`; the generator then loads it through
+the same code path as a downloaded model. "full" (sd only) uses the public sd-turbo
+(SD 2.1-base) architecture: speed does not depend on the weight values.
+
+No tokenizer files can be fetched offline, so they are written on the spot: CLIP gets a
+byte-level BPE with no merges, T5 a character-level Unigram vocabulary.
 """
 
 from __future__ import annotations
 
 import json
+import string
 from pathlib import Path
+from typing import Any
 
 # Public sd-turbo architecture (stabilityai/sd-turbo unet/config.json), as data.
 FULL_UNET = {
@@ -83,6 +87,42 @@ TINY_TAESD = {
 # Default AutoencoderTiny config is the public TAESD architecture.
 FULL_TAESD: dict = {}
 
+# Tiny DiT pipelines: the real families' shapes (16 latent channels, 8x VAE, CLIP + T5)
+# at toy widths. The VAEs carry the real models' latent shift and scale so the code that
+# applies them is exercised; each tiny VAE copies them, as TAESD3 and TAEF1 do.
+TINY_DIT_VAE = {**TINY_VAE, "latent_channels": 16, "use_quant_conv": False}
+TINY_DIT_VAE["use_post_quant_conv"] = False
+TINY_DIT_TAESD = {**TINY_TAESD, "latent_channels": 16}
+LATENT_SHIFT_SCALE = {  # (shift_factor, scaling_factor) of the public VAEs
+    "sd3": (0.0609, 1.5305),
+    "flux": (0.1159, 0.3611),
+}
+TINY_SD3_TRANSFORMER = {
+    "sample_size": 8,
+    "patch_size": 2,
+    "in_channels": 16,
+    "out_channels": 16,
+    "num_layers": 2,
+    "attention_head_dim": 8,
+    "num_attention_heads": 2,
+    "caption_projection_dim": 16,  # = heads * head_dim
+    "joint_attention_dim": 64,  # = the T5 width, and the two CLIPs side by side
+    "pooled_projection_dim": 64,  # = the two CLIP projections side by side
+    "pos_embed_max_size": 32,
+}
+TINY_FLUX_TRANSFORMER = {
+    "patch_size": 1,
+    "in_channels": 64,  # 16 latent channels packed 2x2
+    "num_layers": 1,
+    "num_single_layers": 2,
+    "attention_head_dim": 16,
+    "num_attention_heads": 2,
+    "joint_attention_dim": 32,  # = the T5 width
+    "pooled_projection_dim": 32,  # = the CLIP width
+    "axes_dims_rope": (4, 6, 6),  # sums to attention_head_dim
+}
+TINY_T5 = {"num_layers": 1, "num_heads": 2, "d_kv": 16, "d_ff": 64}
+
 
 def write_byte_tokenizer(folder: Path) -> None:
     """A CLIP BPE vocabulary of single bytes (no merges): valid input for CLIPTokenizer."""
@@ -102,11 +142,52 @@ def _byte_symbols() -> list[str]:
     return [mapping[b] for b in range(256)]
 
 
+def clip_tokenizer(folder: Path) -> Any:
+    """The byte-level CLIP tokenizer, its files written under `folder`."""
+    from transformers import CLIPTokenizer
+
+    write_byte_tokenizer(folder)
+    return CLIPTokenizer(
+        str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=77
+    )
+
+
+def t5_tokenizer() -> Any:
+    """A T5 tokenizer over single characters: a Unigram vocabulary needs no training."""
+    from transformers import T5TokenizerFast
+
+    characters = string.ascii_letters + string.digits + string.punctuation
+    # T5's layout: <pad>=0, </s>=1, <unk>=2; "▁" marks a word start (SentencePiece).
+    vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0)]
+    vocab += [(c, -3.0) for c in characters] + [("▁" + c, -3.0) for c in characters]
+    return T5TokenizerFast(vocab=vocab, extra_ids=0, model_max_length=512)
+
+
 def save_random_pipeline(
-    folder: str | Path, size: str = "tiny", seed: int = 0, dtype: str = "float32"
+    folder: str | Path,
+    size: str = "tiny",
+    seed: int = 0,
+    dtype: str = "float32",
+    family: str = "sd",
 ) -> Path:
-    """Build a random-weight sd-turbo-class pipeline and save it; returns the folder."""
+    """Build a random-weight pipeline of `family` and save it; returns the folder."""
     import torch
+
+    builders = {"sd": _sd_pipeline, "sd3": _sd3_pipeline, "flux": _flux_pipeline}
+    if family not in builders:
+        raise ValueError(f"family must be one of {', '.join(builders)}")
+    if size != "tiny" and family != "sd":
+        raise ValueError(f"only tiny random {family} pipelines are built here")
+    folder = Path(folder)
+    torch.manual_seed(seed)
+    pipeline, tiny_vae = builders[family](folder, size == "full")
+    pipeline.to(getattr(torch, dtype)).save_pretrained(folder)
+    tiny_vae.to(getattr(torch, dtype)).save_pretrained(folder / "vae_tiny")
+    return folder
+
+
+def _sd_pipeline(folder: Path, full: bool) -> tuple[Any, Any]:
+    """sd-turbo class: a UNet, one CLIP text encoder, v-prediction Euler."""
     from diffusers import (
         AutoencoderKL,
         AutoencoderTiny,
@@ -114,17 +195,9 @@ def save_random_pipeline(
         StableDiffusionPipeline,
         UNet2DConditionModel,
     )
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    from transformers import CLIPTextConfig, CLIPTextModel
 
-    full = size == "full"
-    folder = Path(folder)
-    torch.manual_seed(seed)
-    write_byte_tokenizer(folder / "_tokenizer_src")
-    tokenizer = CLIPTokenizer(
-        str(folder / "_tokenizer_src" / "vocab.json"),
-        str(folder / "_tokenizer_src" / "merges.txt"),
-        model_max_length=77,
-    )
+    tokenizer = clip_tokenizer(folder / "_tokenizer_src")
     text_config = CLIPTextConfig(vocab_size=len(tokenizer), **(FULL_TEXT if full else TINY_TEXT))
     pipeline = StableDiffusionPipeline(
         vae=AutoencoderKL(**(FULL_VAE if full else TINY_VAE)),
@@ -138,7 +211,67 @@ def save_random_pipeline(
         feature_extractor=None,
         requires_safety_checker=False,
     )
-    pipeline.to(getattr(torch, dtype)).save_pretrained(folder)
-    tiny_vae = AutoencoderTiny(**(FULL_TAESD if full else TINY_TAESD)).to(getattr(torch, dtype))
-    tiny_vae.save_pretrained(folder / "vae_tiny")
-    return folder
+    return pipeline, AutoencoderTiny(**(FULL_TAESD if full else TINY_TAESD))
+
+
+def _sd3_pipeline(folder: Path, full: bool) -> tuple[Any, Any]:
+    """SD3 class: an MMDiT, two CLIPs with projections and a T5, flow matching (shift 3)."""
+    from diffusers import FlowMatchEulerDiscreteScheduler, SD3Transformer2DModel
+    from diffusers import StableDiffusion3Pipeline as Pipeline
+    from transformers import CLIPTextConfig, CLIPTextModelWithProjection
+
+    tokenizer = clip_tokenizer(folder / "_tokenizer_src")
+    text_config = CLIPTextConfig(vocab_size=len(tokenizer), **TINY_TEXT)
+    t5_tokenizer_, t5 = _t5(width=TINY_SD3_TRANSFORMER["joint_attention_dim"])
+    vae, tiny_vae = _dit_vaes("sd3")
+    pipeline = Pipeline(
+        transformer=SD3Transformer2DModel(**TINY_SD3_TRANSFORMER),
+        scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0),
+        vae=vae,
+        text_encoder=CLIPTextModelWithProjection(text_config),
+        tokenizer=tokenizer,
+        text_encoder_2=CLIPTextModelWithProjection(text_config),
+        tokenizer_2=tokenizer,
+        text_encoder_3=t5,
+        tokenizer_3=t5_tokenizer_,
+    )
+    return pipeline, tiny_vae
+
+
+def _flux_pipeline(folder: Path, full: bool) -> tuple[Any, Any]:
+    """Flux class: a double/single-stream DiT, CLIP pooled + T5, flow matching with the
+    resolution-dependent (dynamic) shift that FLUX.1-dev's scheduler uses."""
+    from diffusers import FlowMatchEulerDiscreteScheduler, FluxPipeline, FluxTransformer2DModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    tokenizer = clip_tokenizer(folder / "_tokenizer_src")
+    text_config = CLIPTextConfig(vocab_size=len(tokenizer), **TINY_TEXT)
+    t5_tokenizer_, t5 = _t5(width=TINY_FLUX_TRANSFORMER["joint_attention_dim"])
+    vae, tiny_vae = _dit_vaes("flux")
+    pipeline = FluxPipeline(
+        transformer=FluxTransformer2DModel(**TINY_FLUX_TRANSFORMER),
+        scheduler=FlowMatchEulerDiscreteScheduler(use_dynamic_shifting=True),
+        vae=vae,
+        text_encoder=CLIPTextModel(text_config),
+        tokenizer=tokenizer,
+        text_encoder_2=t5,
+        tokenizer_2=t5_tokenizer_,
+    )
+    return pipeline, tiny_vae
+
+
+def _t5(width: int) -> tuple[Any, Any]:
+    from transformers import T5Config, T5EncoderModel
+
+    tokenizer = t5_tokenizer()
+    config = T5Config(vocab_size=len(tokenizer), d_model=width, **TINY_T5)
+    return tokenizer, T5EncoderModel(config)
+
+
+def _dit_vaes(family: str) -> tuple[Any, Any]:
+    from diffusers import AutoencoderKL, AutoencoderTiny
+
+    shift, scale = LATENT_SHIFT_SCALE[family]
+    vae = AutoencoderKL(**TINY_DIT_VAE, shift_factor=shift, scaling_factor=scale)
+    tiny_vae = AutoencoderTiny(**TINY_DIT_TAESD, shift_factor=shift, scaling_factor=scale)
+    return vae, tiny_vae

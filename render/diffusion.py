@@ -2,14 +2,19 @@
 
 Per frame: the cue's prompt embeddings (cached per prompt), a noise latent that moves
 between fixed-seed keyframes on the beat (`render.interpolation`), 1-4 denoising steps
-of a turbo UNet in our own Euler loop, and a decode (tiny VAE by default). Modes:
+in our own Euler loop, and a decode (tiny VAE by default). What differs between model
+families (sd/sdxl UNets, sd3/flux flow-matching DiTs: prompt encoding, latent shape, the
+loop, the VAE's latent scaling) lives in `render.denoisers`; this module is the shared
+part. Modes:
 
 - "interpolate" (default): every frame is denoised from slerped keyframe noise, so the
-  picture morphs smoothly and lands on the keyframe image at each beat.
+  picture morphs smoothly and lands on the keyframe image at each beat. (For flow
+  matching the keyframe noise is the latent at sigma = 1.)
 - "latent": only keyframes are denoised; frames between decode the slerp of the two
   clean keyframe latents (cheaper, softer).
 - "feedback": img2img from the previous frame, strength from the music (onsets cut
   deeper); the optional `structure` generator's frame is the init instead when given.
+  The strength is the noise level the loop starts from.
 
 Offline renders and the live window call the same `render()`; the only clock is the
 request's time, so what a user sees live is what they render. `render_batch()` denoises
@@ -29,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from models import ModelUnavailable
+from render.denoisers import make_denoiser
 from render.frames import Cue, FrameRequest, Generator
 from render.interpolation import KeyClock, beat_ease, lerp, slerp
 
@@ -38,21 +44,26 @@ MODES = ("interpolate", "latent", "feedback")
 PRECISIONS = ("auto", "fp8", "fp16", "bf16", "fp32")
 
 
-def choose_precision(requested: str, device: Any) -> tuple[str, str | None]:
-    """(precision to use, one-line notice or None) for this device."""
+def choose_precision(requested: str, device: Any, family: str = "") -> tuple[str, str | None]:
+    """(precision to use, one-line notice or None) for this device and model family."""
     from models.fp8 import fp8_matmul_supported
+    from models.registry import DIT_FAMILIES
 
     if requested not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}")
     if device.type != "cuda":
         note = None if requested in ("auto", "fp32") else f"{requested} needs a GPU: using fp32"
         return "fp32", note
+    # The DiTs' T5 encoders and Flux's activations overflow fp16: they are bf16 models.
+    half = "bf16" if family in DIT_FAMILIES else "fp16"
     if requested == "auto":
         # On an H100, FP8 halves UNet weight memory but ran ~10% slower than fp16
         # compiled (docs/BENCHMARKS.md), so auto picks speed; --precision fp8 picks memory.
-        return "fp16", None
+        return half, None
     if requested == "fp8" and not fp8_matmul_supported(device):
-        return "fp16", "FP8 needs compute capability 8.9+ (Ada/Hopper): using fp16"
+        return half, f"FP8 needs compute capability 8.9+ (Ada/Hopper): using {half}"
+    if requested == "fp8" and family in DIT_FAMILIES:
+        return "fp8", "fp8: half the transformer's weight memory"
     if requested == "fp8":
         return "fp8", "fp8: half the weight memory, about 10% slower than fp16 on the sd-turbo UNet"
     return requested, None
@@ -95,7 +106,9 @@ class DiffusionGenerator:
         except ValueError as exc:
             raise ModelUnavailable(str(exc)) from exc
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.precision, notice = choose_precision(precision, self.device)
+        folder = loading.locate(spec.source)  # a Hub id's family is known once on disk
+        family = spec.family or (registry.family_of_folder(folder) if folder else "")
+        self.precision, notice = choose_precision(precision, self.device, family)
         if notice:
             print(f"visualize: {notice}", file=sys.stderr)
         dtypes = {"fp8": torch.bfloat16, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -103,30 +116,25 @@ class DiffusionGenerator:
 
         self.components = loading.load(spec, str(self.device), self.dtype, quality)
         self.spec = self.components.spec
-        if self.spec.is_dit:
-            raise ModelUnavailable(
-                f"{self.spec.name}: the live generator drives sd/sdxl-family models for now"
-            )
         self.pipeline = self.components.pipeline
-        self.unet = self.components.denoiser
         self.vae = self.components.vae
-        self.quant_report = None
-        if self.precision == "fp8":
-            from models.fp8 import quantize_model
-
-            self.quant_report = quantize_model(self.unet, torch.bfloat16)
-        if compile if compile is not None else self.device.type == "cuda":
-            _enable_compile_cache(loading.cache_dir())
-            self.unet = torch.compile(self.unet, mode="reduce-overhead")
-            self.vae.decoder = torch.compile(self.vae.decoder, mode="reduce-overhead")
-
         self.steps = steps or self.spec.steps
         self.guidance = self.spec.guidance
         native = resolution or self.spec.width
         self.model_width, self.model_height = model_size(width, height, native)
-        self.latent_scale = 2 ** (len(self.pipeline.vae.config.block_out_channels) - 1)
-        self._alphas = self.pipeline.scheduler.alphas_cumprod.to(torch.float32)
-        self._prediction = self.pipeline.scheduler.config.get("prediction_type", "epsilon")
+        size = (self.model_width, self.model_height)
+        self.denoiser = make_denoiser(
+            self.components, self.device, self.dtype, self.steps, self.guidance, size
+        )
+        self.quant_report = None
+        if self.precision == "fp8":  # the UNet or the transformer; the VAE stays as it is
+            from models.fp8 import quantize_model
+
+            self.quant_report = quantize_model(self.denoiser.model, torch.bfloat16)
+        if compile if compile is not None else self.device.type == "cuda":
+            _enable_compile_cache(loading.cache_dir())
+            self.denoiser.compile()
+
         self._embeddings: OrderedDict[tuple[str, str], Any] = OrderedDict()
         self._noises: OrderedDict[tuple[int, int], Any] = OrderedDict()
         self._keyframes: OrderedDict[tuple, Any] = OrderedDict()
@@ -168,7 +176,7 @@ class DiffusionGenerator:
         self._embeddings.clear()
         self._noises.clear()
         self._keyframes.clear()
-        self.pipeline = self.unet = self.vae = self.components = None
+        self.pipeline = self.denoiser = self.vae = self.components = None
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
 
@@ -257,23 +265,8 @@ class DiffusionGenerator:
         if key in self._embeddings:
             self._embeddings.move_to_end(key)
             return self._embeddings[key]
-        use_cfg = self.guidance > 1.0
         with torch.inference_mode():
-            if self.spec.family == "sdxl":
-                out = self.pipeline.encode_prompt(
-                    prompt, None, self.device, 1, use_cfg, negative or None
-                )
-                embeds, negative_embeds, pooled, negative_pooled = out
-                if use_cfg:
-                    embeds = torch.cat([negative_embeds, embeds])
-                    pooled = torch.cat([negative_pooled, pooled])
-                cond = (embeds, pooled)
-            else:
-                embeds, negative_embeds = self.pipeline.encode_prompt(
-                    prompt, self.device, 1, use_cfg, negative or None
-                )
-                cond = (torch.cat([negative_embeds, embeds]) if use_cfg else embeds,)
-        self._embeddings[key] = tuple(c.to(self.dtype) for c in cond)
+            self._embeddings[key] = self.denoiser.encode_prompt(prompt, negative)
         while len(self._embeddings) > 64:
             self._embeddings.popitem(last=False)
         return self._embeddings[key]
@@ -285,70 +278,16 @@ class DiffusionGenerator:
         cache_key = (seed, key)
         if cache_key not in self._noises:
             generator = torch.Generator("cpu").manual_seed(_mix(self.seed, seed, key))
-            channels = self.pipeline.unet.config.in_channels
-            shape = (
-                1,
-                channels,
-                self.model_height // self.latent_scale,
-                self.model_width // self.latent_scale,
-            )
+            shape = self.denoiser.noise_shape
             noise = torch.randn(shape, generator=generator, dtype=torch.float32)
             self._noises[cache_key] = noise.to(self.device)
             while len(self._noises) > 32:
                 self._noises.popitem(last=False)
         return self._noises[cache_key]
 
-    def _sigmas(self, strength: float) -> tuple[list[float], list[int]]:
-        """Euler sigmas on 'trailing' timesteps; img2img starts part-way down."""
-        total = self._alphas.shape[0]
-        count = max(self.steps, math.ceil(self.steps / max(strength, 1e-3)))
-        timesteps = np.round(np.arange(total, 0, -total / count)).astype(np.int64) - 1
-        timesteps = timesteps[-self.steps :]
-        alphas = self._alphas[torch_index(timesteps)]
-        sigmas = ((1 - alphas) / alphas).sqrt().tolist()
-        return [*sigmas, 0.0], timesteps.tolist()
-
     def _denoise(self, noise: Any, conds: list, init: Any = None, strength: float = 1.0) -> Any:
-        """Our Euler loop over the UNet: a few tensor ops around each model call."""
-        import torch
-
-        sigmas, timesteps = self._sigmas(strength if init is not None else 1.0)
-        latents = noise * sigmas[0] if init is None else init.float() + noise * sigmas[0]
-        embeds = torch.cat([c[0] for c in conds])
-        use_cfg = self.guidance > 1.0
-        for index, timestep in enumerate(timesteps):
-            sigma, sigma_next = sigmas[index], sigmas[index + 1]
-            model_in = latents / math.sqrt(sigma * sigma + 1)
-            if use_cfg:
-                model_in = torch.cat([model_in] * 2)
-            prediction = self._unet(model_in.to(self.dtype), timestep, embeds, conds).float()
-            if use_cfg:
-                uncond, text = prediction.chunk(2)
-                prediction = uncond + self.guidance * (text - uncond)
-            if self._prediction == "v_prediction":
-                clean = latents / (sigma * sigma + 1) - prediction * sigma / math.sqrt(
-                    sigma * sigma + 1
-                )
-            else:
-                clean = latents - sigma * prediction
-            latents = clean + (latents - clean) / sigma * sigma_next
-        return latents
-
-    def _unet(self, model_in: Any, timestep: int, embeds: Any, conds: list) -> Any:
-        import torch
-
-        batch = model_in.shape[0]
-        timesteps = torch.full((batch,), timestep, device=self.device, dtype=torch.long)
-        kwargs = {}
-        if self.spec.family == "sdxl":
-            pooled = torch.cat([c[1] for c in conds])
-            size = (self.model_height, self.model_width)
-            time_ids = torch.tensor([[*size, 0, 0, *size]], device=self.device, dtype=self.dtype)
-            kwargs["added_cond_kwargs"] = {
-                "text_embeds": pooled,
-                "time_ids": time_ids.expand(batch, -1),
-            }
-        return self.unet(model_in, timesteps, encoder_hidden_states=embeds, **kwargs)[0]
+        """Clean latents from noise (or from `init`, img2img): the family's own loop."""
+        return self.denoiser.denoise(noise, conds, init=init, strength=strength)
 
     def _encode_images(self, images: list[np.ndarray]) -> Any:
         import torch
@@ -357,17 +296,13 @@ class DiffusionGenerator:
         batch = torch.from_numpy(np.stack(images)).to(self.device).permute(0, 3, 1, 2)
         batch = batch.to(self.dtype) / 127.5 - 1.0
         batch = F.interpolate(batch, (self.model_height, self.model_width), mode="bilinear")
-        encoded = self.vae.encode(batch)
-        if hasattr(encoded, "latents"):  # tiny VAE: already in the UNet's latent space
-            return encoded.latents.float()
-        return encoded.latent_dist.mean.float() * self.vae.config.scaling_factor
+        return self.denoiser.encode(batch)
 
     def _to_rgb(self, latents: Any) -> list[np.ndarray]:
         import torch
         import torch.nn.functional as F
 
-        scaled = latents / self.vae.config.scaling_factor
-        images = self.vae.decode(scaled.to(self.dtype))[0]
+        images = self.denoiser.decode(latents)
         images = ((images.float() + 1.0) * 127.5).clamp(0, 255)
         if images.shape[-2:] != (self.height, self.width):
             images = F.interpolate(images, (self.height, self.width), mode="bilinear")
@@ -379,12 +314,6 @@ def model_size(width: int, height: int, native: int) -> tuple[int, int]:
     """Model resolution with the output's aspect, about native^2 pixels, multiples of 64."""
     scale = math.sqrt(native * native / max(1, width * height))
     return max(64, round(width * scale / 64) * 64), max(64, round(height * scale / 64) * 64)
-
-
-def torch_index(values: np.ndarray) -> Any:
-    import torch
-
-    return torch.from_numpy(values)
 
 
 def _mix(*values: int) -> int:

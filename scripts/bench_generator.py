@@ -18,17 +18,17 @@ import argparse
 import json
 import logging
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from scripts.benchjson import machine_name, utc_now  # noqa: E402
 
 UNET_VARIANTS = {
     "fp16-eager": {"precision": "fp16", "compile": False},
@@ -298,14 +298,6 @@ def run_child(args: argparse.Namespace, kind: str, variant: str, timeout: int) -
     return result
 
 
-def machine(device: str) -> str:
-    if device == "cuda":
-        import torch
-
-        return f"{torch.cuda.get_device_name()} (torch {torch.__version__})"
-    return f"{os.cpu_count()}-core CPU {platform.machine()}"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda")
@@ -338,8 +330,8 @@ def main() -> int:
     if args.tiny:
         args.size, args.frames = 64, min(args.frames, 12)
     report = {
-        "machine": machine(args.device),
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine_name(args.device),
+        "date": utc_now(),
         "command": " ".join(["python", "scripts/bench_generator.py", *sys.argv[1:]]),
         "resolution": args.size,
         "weights": "random (full-size architectures)" if not args.tiny else "random tiny",

@@ -14,3 +14,21 @@ def write_section(path: Path, key: str, result: dict) -> None:
         document = {}
     document[key] = result
     path.write_text(json.dumps(document, indent=1))
+
+
+def utc_now() -> str:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def machine_name(device: str) -> str:
+    """The GPU (and torch) for CUDA runs, else the CPU: every result names its machine."""
+    import os
+    import platform
+
+    if device == "cuda":
+        import torch
+
+        return f"{torch.cuda.get_device_name()} (torch {torch.__version__})"
+    return f"{os.cpu_count()}-core CPU {platform.machine()}"

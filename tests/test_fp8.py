@@ -11,7 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("diffusers")
 
-from models.fp8 import FP8Linear, quantize_model  # noqa: E402
+from models.fp8 import FP8Conv2d, FP8Linear, quantize_model  # noqa: E402
 from models.testing import TINY_UNET  # noqa: E402
 
 
@@ -46,10 +46,12 @@ def unet_and_input():
     return unet, sample, embeds, expected
 
 
-def _quantized_output(unet_and_input, use_scaled_mm: bool) -> torch.Tensor:
+def _quantized_output(unet_and_input, use_scaled_mm: bool, conv_gemm_ratio=1.0) -> torch.Tensor:
     unet, sample, embeds, _ = unet_and_input
     model = copy.deepcopy(unet)
-    report = quantize_model(model, torch.bfloat16, use_scaled_mm=use_scaled_mm, min_params=0)
+    report = quantize_model(
+        model, torch.bfloat16, use_scaled_mm, min_params=0, conv_gemm_ratio=conv_gemm_ratio
+    )
     assert report.linears > 0 and report.convs > 0
     assert report.linears_scaled_mm == (report.linears if use_scaled_mm else 0)
     with torch.inference_mode():
@@ -58,11 +60,19 @@ def _quantized_output(unet_and_input, use_scaled_mm: bool) -> torch.Tensor:
 
 
 @pytest.mark.parametrize(
-    "use_scaled_mm", [False, pytest.param(True, marks=needs_scaled_mm)], ids=["dequant", "gemm"]
+    ("use_scaled_mm", "conv_gemm_ratio"),
+    [
+        (False, 1.0),
+        pytest.param(True, 1.0, marks=needs_scaled_mm),
+        pytest.param(True, float("inf"), marks=needs_scaled_mm),
+    ],
+    ids=["dequant", "gemm", "gemm-all-convs"],
 )
-def test_quantized_unet_is_finite_and_close_to_reference(unet_and_input, use_scaled_mm):
+def test_quantized_unet_is_finite_and_close_to_reference(
+    unet_and_input, use_scaled_mm, conv_gemm_ratio
+):
     expected = unet_and_input[3]
-    out = _quantized_output(unet_and_input, use_scaled_mm)
+    out = _quantized_output(unet_and_input, use_scaled_mm, conv_gemm_ratio)
     assert torch.isfinite(out).all()
     # Every layer in FP8 (e4m3: 3 mantissa bits) plus bf16 compute: ~8% here. A NaN,
     # a black frame or a wrong scale is off by 100% or more.
@@ -75,6 +85,38 @@ def test_fp8_gemm_agrees_with_dequantized_weights(unet_and_input):
     gemm = _quantized_output(unet_and_input, True)
     dequant = _quantized_output(unet_and_input, False)
     assert _relative_error(gemm, dequant) < 0.1
+
+
+@needs_scaled_mm
+@pytest.mark.parametrize(
+    ("kernel", "stride", "padding", "size"),
+    [(3, 1, 1, 8), (3, 2, 1, 9), (1, 1, 0, 6), (3, 1, 0, 7)],
+    ids=["3x3", "3x3-stride2-odd", "1x1", "3x3-valid"],
+)
+def test_conv_gemm_path_matches_the_convolution(kernel, stride, padding, size):
+    # im2col must order columns exactly as the weight's rows, and the output must come
+    # back in NCHW order; a transposed column order gives an error near 140%, not 5%.
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(32, 48, kernel, stride=stride, padding=padding)
+    x = torch.randn(2, 32, size, size)
+    with torch.inference_mode():
+        expected = conv(x)
+        gemm = FP8Conv2d(conv, torch.bfloat16, use_scaled_mm=True, gemm_ratio=float("inf"))
+        dequant = FP8Conv2d(conv, torch.bfloat16, use_scaled_mm=False)
+        out_gemm, out_dequant = gemm(x.bfloat16()).float(), dequant(x.bfloat16()).float()
+    assert out_gemm.shape == expected.shape == out_dequant.shape
+    assert _relative_error(out_gemm, expected) < 0.08
+    assert _relative_error(out_gemm, out_dequant) < 0.08
+
+
+def test_conv_takes_the_gemm_only_where_the_weight_outweighs_the_input():
+    conv = torch.nn.Conv2d(32, 64, 3, padding=1)
+    layer = FP8Conv2d(conv, torch.bfloat16, use_scaled_mm=True, gemm_ratio=1.0)
+    calls = []
+    layer._gemm = lambda x, h, w: calls.append((h, w)) or torch.zeros(1, 64, h, w)
+    layer(torch.zeros(1, 32, 8, 8))  # 64 pixels <= 64 channels: GEMM
+    layer(torch.zeros(1, 32, 9, 9))  # 81 pixels: dequantize + convolution
+    assert calls == [(8, 8)]
 
 
 def test_zero_weights_and_zero_input_stay_finite():
@@ -117,4 +159,19 @@ def test_fp8_gemm_compiles_after_a_permute():
         expected = model(x).float()
         compiled = torch.compile(model)(x).float()
     assert torch.isfinite(compiled).all()
+    assert _relative_error(compiled, expected) < 0.02
+
+
+@pytest.mark.slow
+@needs_scaled_mm
+@pytest.mark.skipif(shutil.which("g++") is None, reason="Inductor on CPU needs a C++ compiler")
+def test_fp8_conv_gemm_compiles():
+    # unfold + FP8 GEMM + the NCHW view of a channels-last result, through Inductor.
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.SiLU())
+    quantize_model(model, torch.bfloat16, use_scaled_mm=True, min_params=0)
+    x = torch.randn(1, 32, 8, 8).bfloat16()
+    with torch.inference_mode():
+        expected = model(x).float()
+        compiled = torch.compile(model)(x).float()
     assert _relative_error(compiled, expected) < 0.02
