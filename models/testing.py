@@ -123,6 +123,24 @@ TINY_FLUX_TRANSFORMER = {
 }
 TINY_T5 = {"num_layers": 1, "num_heads": 2, "d_kv": 16, "d_ff": 64}
 
+# Full-size Flux for benchmarks: the public FLUX.1-schnell transformer and VAE shapes.
+# Its text encoders stay toy-sized at the real output widths (768 pooled, 4096 per
+# token): they run once per cue, never per frame, so they do not change frame speed.
+FULL_FLUX_TRANSFORMER = {
+    **TINY_FLUX_TRANSFORMER,
+    "num_layers": 19,
+    "num_single_layers": 38,
+    "attention_head_dim": 128,
+    "num_attention_heads": 24,
+    "joint_attention_dim": 4096,
+    "pooled_projection_dim": 768,
+    "axes_dims_rope": (16, 56, 56),
+}
+FULL_DIT_VAE = {**FULL_VAE, "latent_channels": 16, "use_quant_conv": False}
+FULL_DIT_VAE["use_post_quant_conv"] = False
+FULL_DIT_TAESD = {"latent_channels": 16}
+BENCH_CLIP = {**TINY_TEXT, "hidden_size": 768, "projection_dim": 768}
+
 
 def write_byte_tokenizer(folder: Path) -> None:
     """A CLIP BPE vocabulary of single bytes (no merges): valid input for CLIPTokenizer."""
@@ -169,18 +187,24 @@ def save_random_pipeline(
     seed: int = 0,
     dtype: str = "float32",
     family: str = "sd",
+    device: str = "cpu",
 ) -> Path:
-    """Build a random-weight pipeline of `family` and save it; returns the folder."""
+    """Build a random-weight pipeline of `family` and save it; returns the folder.
+
+    `device="cuda"` builds the weights on the GPU: a full-size Flux (12B parameters) is
+    initialised in seconds there instead of minutes on a CPU.
+    """
     import torch
 
     builders = {"sd": _sd_pipeline, "sd3": _sd3_pipeline, "flux": _flux_pipeline}
     if family not in builders:
         raise ValueError(f"family must be one of {', '.join(builders)}")
-    if size != "tiny" and family != "sd":
-        raise ValueError(f"only tiny random {family} pipelines are built here")
+    if size != "tiny" and family == "sd3":
+        raise ValueError("only tiny random sd3 pipelines are built here")
     folder = Path(folder)
     torch.manual_seed(seed)
-    pipeline, tiny_vae = builders[family](folder, size == "full")
+    with torch.device(device):
+        pipeline, tiny_vae = builders[family](folder, size == "full")
     pipeline.to(getattr(torch, dtype)).save_pretrained(folder)
     tiny_vae.to(getattr(torch, dtype)).save_pretrained(folder / "vae_tiny")
     return folder
@@ -245,11 +269,12 @@ def _flux_pipeline(folder: Path, full: bool) -> tuple[Any, Any]:
     from transformers import CLIPTextConfig, CLIPTextModel
 
     tokenizer = clip_tokenizer(folder / "_tokenizer_src")
-    text_config = CLIPTextConfig(vocab_size=len(tokenizer), **TINY_TEXT)
-    t5_tokenizer_, t5 = _t5(width=TINY_FLUX_TRANSFORMER["joint_attention_dim"])
-    vae, tiny_vae = _dit_vaes("flux")
+    text_config = CLIPTextConfig(vocab_size=len(tokenizer), **(BENCH_CLIP if full else TINY_TEXT))
+    transformer_config = FULL_FLUX_TRANSFORMER if full else TINY_FLUX_TRANSFORMER
+    t5_tokenizer_, t5 = _t5(width=transformer_config["joint_attention_dim"])
+    vae, tiny_vae = _dit_vaes("flux", full)
     pipeline = FluxPipeline(
-        transformer=FluxTransformer2DModel(**TINY_FLUX_TRANSFORMER),
+        transformer=FluxTransformer2DModel(**transformer_config),
         scheduler=FlowMatchEulerDiscreteScheduler(use_dynamic_shifting=True),
         vae=vae,
         text_encoder=CLIPTextModel(text_config),
@@ -268,10 +293,13 @@ def _t5(width: int) -> tuple[Any, Any]:
     return tokenizer, T5EncoderModel(config)
 
 
-def _dit_vaes(family: str) -> tuple[Any, Any]:
+def _dit_vaes(family: str, full: bool = False) -> tuple[Any, Any]:
     from diffusers import AutoencoderKL, AutoencoderTiny
 
     shift, scale = LATENT_SHIFT_SCALE[family]
-    vae = AutoencoderKL(**TINY_DIT_VAE, shift_factor=shift, scaling_factor=scale)
-    tiny_vae = AutoencoderTiny(**TINY_DIT_TAESD, shift_factor=shift, scaling_factor=scale)
+    vae_config, tiny_config = (
+        (FULL_DIT_VAE, FULL_DIT_TAESD) if full else (TINY_DIT_VAE, TINY_DIT_TAESD)
+    )
+    vae = AutoencoderKL(**vae_config, shift_factor=shift, scaling_factor=scale)
+    tiny_vae = AutoencoderTiny(**tiny_config, shift_factor=shift, scaling_factor=scale)
     return vae, tiny_vae
