@@ -47,29 +47,6 @@ UNET_VARIANTS = {
     "fp8-convs-gemm-all": ("bfloat16", (INF, INF), False),
     "fp8-gemm-low-res-only": ("bfloat16", (1.0, 1.0), False),
 }
-FLUX_FULL = dict(
-    patch_size=1,
-    in_channels=64,
-    num_layers=19,
-    num_single_layers=38,
-    attention_head_dim=128,
-    num_attention_heads=24,
-    joint_attention_dim=4096,
-    pooled_projection_dim=768,
-    guidance_embeds=False,
-    axes_dims_rope=[16, 56, 56],
-)
-FLUX_TINY = dict(
-    FLUX_FULL,
-    num_layers=1,
-    num_single_layers=2,
-    num_attention_heads=2,
-    attention_head_dim=16,
-    joint_attention_dim=32,
-    pooled_projection_dim=16,
-    axes_dims_rope=[4, 6, 6],
-    in_channels=16,
-)
 
 
 @contextlib.contextmanager
@@ -208,9 +185,10 @@ def dit_child(args: argparse.Namespace) -> dict:
     from diffusers import FluxTransformer2DModel
 
     from models.fp8 import quantize_model, weight_bytes
+    from models.testing import FULL_FLUX_TRANSFORMER, TINY_FLUX_TRANSFORMER
 
     device, cuda = args.device, args.device == "cuda"
-    config = FLUX_TINY if args.tiny else FLUX_FULL
+    config = TINY_FLUX_TRANSFORMER if args.tiny else FULL_FLUX_TRANSFORMER
     results: dict = {"config": config, "text_tokens": 256}
     for precision in ("bf16", "fp8"):
         torch.manual_seed(0)

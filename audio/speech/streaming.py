@@ -91,10 +91,11 @@ class StreamingConfig:
     step: float = 0.5  # new audio between Whisper passes
     end_silence: float = 0.5  # VAD quiet that ends an utterance and commits everything
     max_buffer: float = 12.0  # longest stretch Whisper re-reads; older audio is trimmed
-    preroll: float = 0.3  # audio kept in front of a speech onset
+    preroll: float = float(__import__("os").environ.get("SPEECH_PREROLL", "0.3"))  # audio kept in front of a speech onset
     vad_threshold: float = 0.5
     max_gap: float = 0.2  # a jump in push times larger than this starts a new stream
     inbox_blocks: int = 1024  # bounded queue between push() and the worker
+    beam_size: int = int(__import__("os").environ.get("SPEECH_BEAM", "1"))
 
 
 class SpeechWorker(threading.Thread):
@@ -221,6 +222,8 @@ class SpeechWorker(threading.Thread):
         for probability in self._vad(audio):
             self._vad_windows += 1
             if probability >= self.config.vad_threshold:
+                if not self._heard_speech:  # an onset: the utterance starts a pre-roll before it
+                    self._speech_onset = self._time_at((self._vad_windows - 1) * WINDOW)
                 self._heard_speech = True
                 self._last_speech_end = self._time_at(self._vad_windows * WINDOW)
         self._buffer = np.concatenate([self._buffer, audio])
@@ -230,9 +233,13 @@ class SpeechWorker(threading.Thread):
         if not self._heard_speech:
             self._trim_to(self._buffer_end - config.preroll)  # nothing said: keep a pre-roll
             return
+        if os.environ.get("SPEECH_ONSET", "1") == "1":
+            self._trim_to(self._speech_onset - config.preroll)
         new_audio = self._buffer_end - self._transcribed_until
         if self._buffer_end - self._last_speech_end >= config.end_silence:
-            if new_audio > WINDOW_SECONDS:
+            if os.environ.get("SPEECH_FINAL"):
+                self._emit(self._agreement.update(self._final_hypothesis()))
+            elif new_audio > WINDOW_SECONDS:
                 self._emit(self._agreement.update(self._hypothesis()))
             self._emit(self._agreement.flush())
             self._heard_speech = False
@@ -244,11 +251,20 @@ class SpeechWorker(threading.Thread):
                     max(self._agreement.committed_end, self._buffer_end - config.max_buffer)
                 )
 
-    def _hypothesis(self) -> list[WordEvent]:
+    def _final_hypothesis(self):
+        tail = float(os.environ.get("SPEECH_FINAL_TAIL", "0.3"))
+        pad = float(os.environ.get("SPEECH_FINAL_PAD", "0.0"))
+        beam = int(os.environ.get("SPEECH_FINAL_BEAM", "5"))
+        keep = int(round((self._last_speech_end + tail - self._buffer_start) * SPEECH_RATE))
+        audio = np.concatenate([self._buffer[:keep], np.zeros(int(pad * SPEECH_RATE), np.float32)])
+        return self._hypothesis(audio, beam)
+
+    def _hypothesis(self, audio=None, beam=None) -> list[WordEvent]:
         """Whisper's current reading of the buffer, guarded, in absolute times."""
         started = clock.perf_counter()
-        prompt = self._agreement.recent_text(before=self._buffer_start)
-        segments = self._transcriber.transcribe(self._buffer, prompt=prompt)
+        prompt = self._agreement.recent_text(before=self._buffer_start) if os.environ.get("SPEECH_PROMPT", "1") == "1" else None
+        audio = self._buffer if audio is None else audio
+        segments = self._transcriber.transcribe(audio, prompt=prompt, beam_size=beam or self.config.beam_size)
         self.busy_seconds += clock.perf_counter() - started
         self.passes += 1
         self._transcribed_until = self._buffer_end
