@@ -50,7 +50,7 @@ class CountingTranscriber:
     def __init__(self):
         self.calls = 0
 
-    def transcribe(self, audio, prompt=None, beam_size=1):
+    def transcribe(self, audio, prompt=None, beam_size=1, encoder_tail=None):
         self.calls += 1
         return []
 

@@ -91,11 +91,12 @@ class StreamingConfig:
     step: float = 0.5  # new audio between Whisper passes
     end_silence: float = 0.5  # VAD quiet that ends an utterance and commits everything
     max_buffer: float = 12.0  # longest stretch Whisper re-reads; older audio is trimmed
-    preroll: float = float(__import__("os").environ.get("SPEECH_PREROLL", "0.3"))  # audio kept in front of a speech onset
+    preroll: float = 0.3  # audio kept in front of a speech onset
     vad_threshold: float = 0.5
     max_gap: float = 0.2  # a jump in push times larger than this starts a new stream
     inbox_blocks: int = 1024  # bounded queue between push() and the worker
-    beam_size: int = int(__import__("os").environ.get("SPEECH_BEAM", "1"))
+    beam_size: int = 5  # beam search costs little next to the encoder, reads hard words better
+    encoder_tail: float | None = 8.0  # encoder window = buffer + this (None: Whisper's 30 s)
 
 
 class SpeechWorker(threading.Thread):
@@ -197,6 +198,7 @@ class SpeechWorker(threading.Thread):
         self._buffer = np.zeros(0, np.float32)
         self._buffer_first = 0  # stream index (16 kHz) of the buffer's first sample
         self._heard_speech = False
+        self._speech_onset = time
         self._last_speech_end = time
         self._transcribed_until = time
         self._agreement.reset()
@@ -233,13 +235,10 @@ class SpeechWorker(threading.Thread):
         if not self._heard_speech:
             self._trim_to(self._buffer_end - config.preroll)  # nothing said: keep a pre-roll
             return
-        if os.environ.get("SPEECH_ONSET", "1") == "1":
-            self._trim_to(self._speech_onset - config.preroll)
+        self._trim_to(self._speech_onset - config.preroll)  # not the quiet before the pre-roll
         new_audio = self._buffer_end - self._transcribed_until
         if self._buffer_end - self._last_speech_end >= config.end_silence:
-            if os.environ.get("SPEECH_FINAL"):
-                self._emit(self._agreement.update(self._final_hypothesis()))
-            elif new_audio > WINDOW_SECONDS:
+            if new_audio > WINDOW_SECONDS:
                 self._emit(self._agreement.update(self._hypothesis()))
             self._emit(self._agreement.flush())
             self._heard_speech = False
@@ -251,20 +250,15 @@ class SpeechWorker(threading.Thread):
                     max(self._agreement.committed_end, self._buffer_end - config.max_buffer)
                 )
 
-    def _final_hypothesis(self):
-        tail = float(os.environ.get("SPEECH_FINAL_TAIL", "0.3"))
-        pad = float(os.environ.get("SPEECH_FINAL_PAD", "0.0"))
-        beam = int(os.environ.get("SPEECH_FINAL_BEAM", "5"))
-        keep = int(round((self._last_speech_end + tail - self._buffer_start) * SPEECH_RATE))
-        audio = np.concatenate([self._buffer[:keep], np.zeros(int(pad * SPEECH_RATE), np.float32)])
-        return self._hypothesis(audio, beam)
-
-    def _hypothesis(self, audio=None, beam=None) -> list[WordEvent]:
+    def _hypothesis(self) -> list[WordEvent]:
         """Whisper's current reading of the buffer, guarded, in absolute times."""
         started = clock.perf_counter()
-        prompt = self._agreement.recent_text(before=self._buffer_start) if os.environ.get("SPEECH_PROMPT", "1") == "1" else None
-        audio = self._buffer if audio is None else audio
-        segments = self._transcriber.transcribe(audio, prompt=prompt, beam_size=beam or self.config.beam_size)
+        segments = self._transcriber.transcribe(
+            self._buffer,
+            prompt=self._agreement.recent_text(before=self._buffer_start),
+            beam_size=self.config.beam_size,
+            encoder_tail=self.config.encoder_tail,
+        )
         self.busy_seconds += clock.perf_counter() - started
         self.passes += 1
         self._transcribed_until = self._buffer_end

@@ -9,8 +9,11 @@ front of the backend is the first and strongest guard (see streaming.py, offline
 
 from __future__ import annotations
 
+import functools
+import math
 import os
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -39,9 +42,17 @@ class Transcriber(Protocol):
     name: str
 
     def transcribe(
-        self, audio: np.ndarray, prompt: str | None = None, beam_size: int = 1
+        self,
+        audio: np.ndarray,
+        prompt: str | None = None,
+        beam_size: int = 1,
+        encoder_tail: float | None = None,
     ) -> list[Segment]:
-        """Segments with word timestamps for 16 kHz float32 mono `audio`."""
+        """Segments with word timestamps for 16 kHz float32 mono `audio`.
+
+        `encoder_tail`: seconds of padding the encoder sees after short audio; None pads
+        to Whisper's full 30 s window (backends without the option always do).
+        """
         ...
 
 
@@ -96,11 +107,29 @@ _BRACKETED = re.compile(r"[\[\(\*♪♫].*?[\]\)\*♪♫]|[♪♫]")
 def guard_segments(segments: list[Segment], guards: Guards = DEFAULT_GUARDS) -> list[WordEvent]:
     """The words of the segments that look like real speech, loops and stock phrases removed."""
     kept: list[WordEvent] = []
+    texts: set[str] = set()
     for segment in segments:
-        if not _segment_is_believable(segment, guards):
-            continue
-        kept.extend(_drop_repeats(_clean_words(segment.words, guards), guards.max_repeats))
+        text = _plain_text(segment)
+        if text in texts or not _segment_is_believable(segment, guards):
+            continue  # the same sentence again in one pass is a decoding loop
+        texts.add(text)
+        words = _clean_words(_before_squeezed_run(segment.words), guards)
+        kept.extend(_drop_repeats(words, guards.max_repeats))
     return kept
+
+
+def _before_squeezed_run(words: tuple[WordEvent, ...]) -> tuple[WordEvent, ...]:
+    """The words before two in a row that take no time: Whisper aligns text the audio does
+    not hold (a loop of the sentence at the end of a short encoder window) to one instant."""
+    for index in range(len(words) - 1):
+        if all(word.end - word.start < 0.02 for word in words[index : index + 2]):
+            return words[:index]
+    return words
+
+
+def _plain_text(segment: Segment) -> str:
+    phrase = " ".join(normalize_word(word.text) for word in segment.words)
+    return " ".join(re.sub(r"[^a-z' ]+", " ", phrase).split())
 
 
 def _segment_is_believable(segment: Segment, guards: Guards) -> bool:
@@ -108,9 +137,8 @@ def _segment_is_believable(segment: Segment, guards: Guards) -> bool:
         return False
     if segment.avg_logprob < guards.logprob or segment.compression_ratio > guards.compression_ratio:
         return False
-    phrase = " ".join(normalize_word(word.text) for word in segment.words).strip()
-    phrase = re.sub(r"[^a-z' ]+", " ", phrase)
-    return bool(phrase.strip()) and " ".join(phrase.split()) not in guards.stock_phrases
+    phrase = _plain_text(segment)
+    return bool(phrase) and phrase not in guards.stock_phrases
 
 
 def _clean_words(words: tuple[WordEvent, ...], guards: Guards) -> list[WordEvent]:
@@ -140,21 +168,32 @@ class FasterWhisperTranscriber:
     name = "faster-whisper"
 
     def __init__(self, model_path: str, device: str = "cpu"):
-        from faster_whisper import WhisperModel
-
         compute_type = "float16" if device == "cuda" else "int8"
         # Leave a core to the audio and render threads: on 2 cores Whisper gets one.
         threads = max(1, min(4, (os.cpu_count() or 2) - 1))
         try:
-            self.model = WhisperModel(
+            self.model = _short_context_whisper()(
                 model_path, device=device, compute_type=compute_type, cpu_threads=threads
             )
         except Exception as exc:  # a corrupt or foreign model directory
             raise SpeechUnavailable(f"cannot load speech model {model_path}: {exc}") from None
+        self._lock = threading.Lock()  # encoder_frames is per call; the model is shared
 
     def transcribe(
-        self, audio: np.ndarray, prompt: str | None = None, beam_size: int = 1
+        self,
+        audio: np.ndarray,
+        prompt: str | None = None,
+        beam_size: int = 1,
+        encoder_tail: float | None = None,
     ) -> list[Segment]:
+        with self._lock:
+            self.model.encoder_frames = encoder_frames(len(audio), encoder_tail)
+            try:
+                return self._transcribe(audio, prompt, beam_size)
+            finally:
+                self.model.encoder_frames = None
+
+    def _transcribe(self, audio: np.ndarray, prompt: str | None, beam_size: int) -> list[Segment]:
         segments, _info = self.model.transcribe(
             audio,
             beam_size=beam_size,
@@ -164,7 +203,7 @@ class FasterWhisperTranscriber:
             word_timestamps=True,
             vad_filter=False,  # our own VAD gates the audio before it gets here
         )
-        return [
+        return [  # consuming the generator here runs the decoding, under the lock
             Segment(
                 words=tuple(
                     WordEvent(w.word.strip(), float(w.start), float(w.end), float(w.probability))
@@ -176,6 +215,39 @@ class FasterWhisperTranscriber:
             )
             for segment in segments
         ]
+
+
+WHISPER_FRAMES = 3000  # mel frames in Whisper's 30 s window (100 per second)
+
+
+def encoder_frames(samples: int, tail: float | None, rate: int = 16000) -> int | None:
+    """Mel frames the encoder needs for `samples` of audio plus `tail` seconds (even, capped).
+
+    The encoder's cost grows with its input, and faster-whisper always pads to 30 s; a
+    few-second buffer plus a short tail costs a fifth of that (the whisper.cpp
+    `audio_ctx` idea), while a tail of a few seconds keeps tiny.en as accurate.
+    """
+    if tail is None:
+        return None
+    frames = math.ceil((samples / rate + tail) * WHISPER_FRAMES / 30)
+    frames += frames % 2  # the encoder's first convolution has stride 2
+    return frames if frames < WHISPER_FRAMES else None
+
+
+@functools.cache
+def _short_context_whisper() -> type:
+    """WhisperModel whose encoder can stop `encoder_frames` into the padded window."""
+    from faster_whisper import WhisperModel
+
+    class ShortContextWhisper(WhisperModel):
+        encoder_frames: int | None = None
+
+        def encode(self, features: np.ndarray):
+            if self.encoder_frames is not None:
+                features = features[..., : self.encoder_frames]
+            return super().encode(features)
+
+    return ShortContextWhisper
 
 
 class OpenAIWhisperTranscriber:
@@ -201,7 +273,11 @@ class OpenAIWhisperTranscriber:
             ) from None
 
     def transcribe(
-        self, audio: np.ndarray, prompt: str | None = None, beam_size: int = 1
+        self,
+        audio: np.ndarray,
+        prompt: str | None = None,
+        beam_size: int = 1,
+        encoder_tail: float | None = None,  # openai-whisper always pads to 30 s
     ) -> list[Segment]:
         result = self.model.transcribe(
             audio,
