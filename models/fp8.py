@@ -152,7 +152,7 @@ class FP8Conv2d(nn.Module):
         conv: nn.Conv2d,
         compute_dtype: torch.dtype,
         use_scaled_mm: bool = False,
-        gemm_ratio: float = 1.0,
+        gemm_ratio: float = 0.0,
     ):
         super().__init__()
         self.stride, self.padding = conv.stride, conv.padding
