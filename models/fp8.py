@@ -6,14 +6,15 @@ scale per token or pixel, computed each call) and multiplies with `torch._scaled
 which runs on the FP8 tensor cores of GPUs with compute capability 8.9+. The layers are
 plain modules with tensors as buffers, so torch.compile and CUDA graphs capture them whole.
 
-Convolutions can choose per call, from the shapes: where the weight is larger than the
+Convolutions choose per call, from the shapes: where the weight is larger than the
 unfolded input (the deep, low-resolution layers of a UNet, which hold most of its
 weights: the 1280-channel 3x3 convs at 16x16 and 8x8 are a third of sd-turbo's UNet)
 they run as im2col + the FP8 GEMM and read the FP8 weight directly; at high
 resolution, where unfolding would copy the feature map 9 times, the weight is
-dequantized and cuDNN convolves in bf16 (`quantize_model(conv_gemm_ratio=...)`). Where `_scaled_mm` is missing (CPU builds
-without it, older GPUs), every layer dequantizes, so the storage path is identical
-everywhere and testable on a CPU.
+dequantized and cuDNN convolves in bf16 (`quantize_model(conv_gemm_ratio=...)`, default
+1.0: the fastest of the three policies timed on an H100, docs/benchmarks/fp8.md). Where
+`_scaled_mm` is missing (CPU builds without it, older GPUs), every layer dequantizes, so
+the storage path is identical everywhere and testable on a CPU.
 
 This module imports torch at import time; import it lazily.
 """
@@ -31,6 +32,11 @@ FP8_DTYPE = torch.float8_e4m3fn
 FP8_MAX = float(torch.finfo(FP8_DTYPE).max)  # 448
 # _scaled_mm needs both matrix dimensions of the weight to be multiples of 16.
 _MM_ALIGN = 16
+# Convs take the FP8 GEMM while output pixels <= out_channels x this ratio. Timed on an
+# H100, sd-turbo UNet at 512x512, compiled (docs/benchmarks/fp8.md): 1.0 (GEMM for the
+# deep 16x16 and 8x8 convs) 8.44 ms per forward, 0.0 (always dequantize) 11.05 ms, inf
+# (GEMM everywhere) 13.05 ms. fp16 without FP8 is 6.73 ms: FP8 still loses on this UNet.
+CONV_GEMM_RATIO = 1.0
 
 
 def fp8_matmul_supported(device: torch.device | str) -> bool:
@@ -152,7 +158,7 @@ class FP8Conv2d(nn.Module):
         conv: nn.Conv2d,
         compute_dtype: torch.dtype,
         use_scaled_mm: bool = False,
-        gemm_ratio: float = 0.0,
+        gemm_ratio: float = CONV_GEMM_RATIO,
     ):
         super().__init__()
         self.stride, self.padding = conv.stride, conv.padding
@@ -221,7 +227,9 @@ class QuantReport:
     linears: int
     linears_scaled_mm: int
     convs: int
-    convs_scaled_mm: int  # convs that may take the GEMM path (at low resolution)
+    # Convs able to take the GEMM (shape, dtype and GPU allow it); which of them do, per
+    # call, depends on conv_gemm_ratio and the input's size (none at ratio 0).
+    convs_scaled_mm: int
     bytes_before: int
     bytes_after: int
 
@@ -236,7 +244,7 @@ def quantize_model(
     use_scaled_mm: bool | None = None,
     convs: bool = True,
     min_params: int = 4096,
-    conv_gemm_ratio: float = 0.0,
+    conv_gemm_ratio: float = CONV_GEMM_RATIO,
     linear_gemm_ratio: float = math.inf,
 ) -> QuantReport:
     """Replace Linear (and Conv2d) layers of `model` in place with FP8 ones.
@@ -245,9 +253,8 @@ def quantize_model(
     fewer than `min_params` weights stay as they are: no memory to win there.
     `conv_gemm_ratio` and `linear_gemm_ratio` set where layers take the FP8 GEMM: while
     rows (pixels, tokens) <= output channels x ratio; above it they dequantize. Convs
-    default to 0 (always dequantize), the path measured on an H100; 1.0 (the GEMM for the
-    deep low-resolution convs) is correct on CPU but not yet timed on a GPU:
-    scripts/bench_fp8.py compares the two.
+    default to 1.0 (the GEMM for the deep low-resolution convs only), the fastest conv
+    policy on an H100 (`CONV_GEMM_RATIO`; docs/benchmarks/fp8.md, scripts/bench_fp8.py).
     """
     before = weight_bytes(model)
     model.to(dtype=compute_dtype)

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from models import ModelUnavailable
-from render.denoisers import make_denoiser
+from render.denoisers import make_denoiser, wants_channels_last
 from render.frames import Cue, FrameRequest, Generator
 from render.interpolation import KeyClock, beat_ease, lerp, slerp
 
@@ -55,17 +55,25 @@ def choose_precision(requested: str, device: Any, family: str = "") -> tuple[str
         note = None if requested in ("auto", "fp32") else f"{requested} needs a GPU: using fp32"
         return "fp32", note
     # The DiTs' T5 encoders and Flux's activations overflow fp16: they are bf16 models.
-    half = "bf16" if family in DIT_FAMILIES else "fp16"
+    dit = family in DIT_FAMILIES
+    half = "bf16" if dit else "fp16"
+    fp8_ok = requested in ("auto", "fp8") and fp8_matmul_supported(device)
     if requested == "auto":
-        # On an H100, FP8 halves UNet weight memory but ran ~10% slower than fp16
-        # compiled (docs/BENCHMARKS.md), so auto picks speed; --precision fp8 picks memory.
+        # Measured on an H100 (docs/benchmarks/fp8.md, diffusion.md): a full-depth
+        # FLUX-class DiT in FP8 is 1.18-1.29x faster per forward than bf16 and holds half
+        # the weights (11.9 vs 23.8 GB); through the generator thread it kept bf16's pace
+        # (4.82 vs 4.90 frames/s) at half the peak memory (12.3 vs 24.1 GB). So DiTs take
+        # FP8 where the GPU has it. The sd-turbo UNet in FP8 is about 25% slower per
+        # forward than fp16 (8.44 vs 6.73 ms): UNets stay fp16.
+        if dit and fp8_ok:
+            return "fp8", "auto: fp8 transformer, half its weights (--precision bf16: 16-bit)"
         return half, None
-    if requested == "fp8" and not fp8_matmul_supported(device):
+    if requested == "fp8" and not fp8_ok:
         return half, f"FP8 needs compute capability 8.9+ (Ada/Hopper): using {half}"
-    if requested == "fp8" and family in DIT_FAMILIES:
+    if requested == "fp8" and dit:
         return "fp8", "fp8: half the transformer's weight memory"
     if requested == "fp8":
-        return "fp8", "fp8: half the weight memory, about 10% slower than fp16 on the sd-turbo UNet"
+        return "fp8", "fp8: half the weight memory, about 25% slower than fp16 on the sd-turbo UNet"
     return requested, None
 
 
@@ -131,6 +139,8 @@ class DiffusionGenerator:
             from models.fp8 import quantize_model
 
             self.quant_report = quantize_model(self.denoiser.model, torch.bfloat16)
+        if wants_channels_last(self.device.type, self.precision, self.spec.family):
+            self.denoiser.use_channels_last()
         if compile if compile is not None else self.device.type == "cuda":
             _enable_compile_cache(loading.cache_dir())
             self.denoiser.compile()

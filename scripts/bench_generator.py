@@ -13,7 +13,7 @@ and loaded through the user's code path, driven cue-in / host-RGB-out through
     python scripts/bench_generator.py --tiny --device cpu  # smoke test of the script
 
 Variants: 16-bit eager, 16-bit compiled, FP8 compiled (16-bit is fp16 for sd, bf16 for
-the DiT, as `--precision auto` picks). `--warm-restart` starts the FP8 variant once more
+the DiT; `--precision auto` picks fp16 for sd, FP8 for the DiT where the GPU has it). `--warm-restart` starts the FP8 variant once more
 on the same compile cache: the start-up a user sees from the second run on. Writes
 docs/benchmarks/diffusion.json (or --out); each variant runs in its own process so
 compiled graphs and peak-memory counters do not leak between variants. Per-forward FP8
@@ -147,6 +147,7 @@ def generator_variant(args: argparse.Namespace) -> dict:
             "linears": report.linears,
             "linears_scaled_mm": report.linears_scaled_mm,
             "convs": report.convs,
+            "convs_scaled_mm": report.convs_scaled_mm,
         }
     generator.close()
     return result
@@ -176,14 +177,22 @@ def run_child(args: argparse.Namespace, variant: str, timeout: int) -> dict:
 
 def save_model(args: argparse.Namespace) -> str:
     """A random-weight pipeline of the benchmark's family, saved as a user's model is."""
-    from models.testing import save_random_pipeline
-
     folder = tempfile.mkdtemp(prefix=f"{args.family}-random-")
     dtype = (
         {"sd": "float16", "flux": "bfloat16"}[args.family] if args.device == "cuda" else "float32"
     )
     size = "tiny" if args.tiny else "full"
-    save_random_pipeline(folder, size=size, dtype=dtype, family=args.family, device=args.device)
+    # In a child process: the parent must hold no GPU memory while the variants run (a
+    # full-size Flux built on the GPU would keep ~45 GB there and starve the FP8 child).
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "from models.testing import save_random_pipeline as save;"
+        "save(sys.argv[2], size=sys.argv[3], dtype=sys.argv[4], family=sys.argv[5], device=sys.argv[6])"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(ROOT), folder, size, dtype, args.family, args.device],
+        check=True,
+    )
     return folder
 
 

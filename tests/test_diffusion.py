@@ -107,3 +107,105 @@ def test_fp8_storage_round_trips_within_fp8_error():
         assert 0 < error < 0.04  # e4m3 has 3 mantissa bits: ~2-3% relative error
     x = torch.randn(2, 64)
     assert model[0](x).shape == (2, 128)
+
+
+# -- precision and memory format: what `auto` picks, from the H100 measurements ----------
+
+
+class _Device:
+    """Stands in for torch.device: choose_precision only reads `.type`."""
+
+    def __init__(self, kind: str) -> None:
+        self.type = kind
+
+
+CUDA, CPU = _Device("cuda"), _Device("cpu")
+
+
+@pytest.fixture
+def fp8_gpu(monkeypatch):
+    """Set whether the (pretend) GPU does FP8 matmuls."""
+    import models.fp8
+
+    def set_supported(supported: bool) -> None:
+        monkeypatch.setattr(models.fp8, "fp8_matmul_supported", lambda device: supported)
+
+    return set_supported
+
+
+@pytest.mark.parametrize("family", ["sd3", "flux"])
+def test_auto_picks_fp8_for_dits_where_the_gpu_does_fp8(fp8_gpu, family):
+    from render.diffusion import choose_precision
+
+    fp8_gpu(True)
+    precision, notice = choose_precision("auto", CUDA, family)
+    assert precision == "fp8"
+    assert notice and "\n" not in notice and "bf16" in notice  # one line, says the way out
+    fp8_gpu(False)
+    assert choose_precision("auto", CUDA, family) == ("bf16", None)
+
+
+@pytest.mark.parametrize("family", ["sd", "sdxl", ""])
+def test_auto_keeps_unets_on_fp16_even_where_fp8_runs(fp8_gpu, family):
+    from render.diffusion import choose_precision
+
+    fp8_gpu(True)  # FP8 was slower than fp16 on the sd-turbo UNet (8.44 vs 6.73 ms)
+    assert choose_precision("auto", CUDA, family) == ("fp16", None)
+
+
+def test_explicit_precisions_and_cpu(fp8_gpu):
+    from render.diffusion import choose_precision
+
+    fp8_gpu(True)
+    assert choose_precision("auto", CPU, "flux") == ("fp32", None)
+    assert choose_precision("fp8", CPU, "sd") == ("fp32", "fp8 needs a GPU: using fp32")
+    precision, notice = choose_precision("fp8", CUDA, "sd")
+    assert precision == "fp8" and "25% slower" in notice
+    assert choose_precision("fp8", CUDA, "flux")[0] == "fp8"
+    assert choose_precision("bf16", CUDA, "flux") == ("bf16", None)
+    assert choose_precision("fp16", CUDA, "sd") == ("fp16", None)
+    fp8_gpu(False)
+    precision, notice = choose_precision("fp8", CUDA, "flux")
+    assert precision == "bf16" and "8.9" in notice
+    assert choose_precision("fp8", CUDA, "sd")[0] == "fp16"
+    with pytest.raises(ValueError):
+        choose_precision("int4", CUDA, "sd")
+
+
+@pytest.mark.parametrize(
+    ("device", "precision", "family", "expected"),
+    [
+        ("cuda", "fp16", "sd", True),
+        ("cuda", "bf16", "sdxl", True),
+        ("cuda", "fp16", "", True),  # an unknown folder runs the UNet loop
+        ("cuda", "fp8", "sd", False),  # FP8 + channels-last was slower (9.51 vs 8.44 ms)
+        ("cuda", "fp32", "sd", False),
+        ("cuda", "bf16", "flux", False),  # DiTs take token sequences
+        ("cuda", "fp8", "sd3", False),
+        ("cpu", "fp32", "sd", False),
+        ("cpu", "fp16", "sd", False),
+    ],
+)
+def test_channels_last_only_for_16bit_unets_on_a_gpu(device, precision, family, expected):
+    from render.denoisers import wants_channels_last
+
+    assert wants_channels_last(device, precision, family) is expected
+
+
+def test_channels_last_unet_is_wired_in_and_gives_the_same_frames(tiny_model, monkeypatch):
+    import render.diffusion
+
+    plain = make_generator(tiny_model)
+    assert plain.denoiser.channels_last is False  # a CPU never asks for it
+    asked = []
+    monkeypatch.setattr(
+        render.diffusion, "wants_channels_last", lambda *args: asked.append(args) or True
+    )
+    nhwc = make_generator(tiny_model)
+    assert asked == [("cpu", "fp32", "sd")] and nhwc.denoiser.channels_last
+    convs = [m for m in nhwc.denoiser.model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert all(c.weight.is_contiguous(memory_format=torch.channels_last) for c in convs)
+    request = requests(1)[0]
+    a, b = plain.render(request).astype(int), nhwc.render(request).astype(int)
+    assert nhwc.failures == 0
+    assert np.abs(a - b).max() <= 2  # the same maths in another memory order

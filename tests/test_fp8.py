@@ -11,7 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("diffusers")
 
-from models.fp8 import FP8Conv2d, FP8Linear, quantize_model  # noqa: E402
+from models.fp8 import CONV_GEMM_RATIO, FP8Conv2d, FP8Linear, quantize_model  # noqa: E402
 from models.testing import TINY_UNET  # noqa: E402
 
 
@@ -109,14 +109,61 @@ def test_conv_gemm_path_matches_the_convolution(kernel, stride, padding, size):
     assert _relative_error(out_gemm, out_dequant) < 0.08
 
 
-def test_conv_takes_the_gemm_only_where_the_weight_outweighs_the_input():
-    conv = torch.nn.Conv2d(32, 64, 3, padding=1)
-    layer = FP8Conv2d(conv, torch.bfloat16, use_scaled_mm=True, gemm_ratio=1.0)
+def _record_gemm_calls(layer: FP8Conv2d) -> list:
     calls = []
-    layer._gemm = lambda x, h, w: calls.append((h, w)) or torch.zeros(1, 64, h, w)
+    channels = layer.out_channels
+    layer._gemm = lambda x, h, w: calls.append((h, w)) or torch.zeros(1, channels, h, w)
+    return calls
+
+
+def test_conv_defaults_agree_and_follow_the_h100_measurement():
+    # docs/benchmarks/fp8.md: GEMM at low resolution (ratio 1) beat dequantizing (0) and
+    # the GEMM everywhere (inf). The layer's own default must be quantize_model's.
+    import inspect
+
+    assert CONV_GEMM_RATIO == 1.0
+    layer_default = inspect.signature(FP8Conv2d).parameters["gemm_ratio"].default
+    model_default = inspect.signature(quantize_model).parameters["conv_gemm_ratio"].default
+    assert layer_default == model_default == CONV_GEMM_RATIO
+
+
+def test_conv_takes_the_gemm_by_default_only_where_the_weight_outweighs_the_input():
+    conv = torch.nn.Conv2d(32, 64, 3, padding=1)
+    layer = FP8Conv2d(conv, torch.bfloat16, use_scaled_mm=True)  # default ratio
+    calls = _record_gemm_calls(layer)
     layer(torch.zeros(1, 32, 8, 8))  # 64 pixels <= 64 channels: GEMM
     layer(torch.zeros(1, 32, 9, 9))  # 81 pixels: dequantize + convolution
     assert calls == [(8, 8)]
+
+
+def test_quantize_model_default_sends_low_res_convs_to_the_gemm():
+    model = torch.nn.Sequential(torch.nn.Conv2d(32, 64, 3, padding=1))
+    report = quantize_model(model, torch.bfloat16, use_scaled_mm=True, min_params=0)
+    layer = model[0]
+    assert isinstance(layer, FP8Conv2d) and layer.gemm_ratio == CONV_GEMM_RATIO
+    assert report.convs == 1 and report.convs_scaled_mm == 1
+    calls = _record_gemm_calls(layer)
+    with torch.inference_mode():
+        layer(torch.zeros(1, 32, 4, 4))  # a deep UNet layer: weight >> input, GEMM
+        out = layer(torch.zeros(1, 32, 64, 64))  # high resolution: dequantize
+    assert calls == [(4, 4)] and out.shape == (1, 64, 64, 64)
+
+
+def test_conv_ratio_zero_always_dequantizes():
+    model = torch.nn.Sequential(torch.nn.Conv2d(32, 64, 3, padding=1))
+    quantize_model(model, torch.bfloat16, use_scaled_mm=True, min_params=0, conv_gemm_ratio=0)
+    calls = _record_gemm_calls(model[0])
+    with torch.inference_mode():
+        model[0](torch.zeros(1, 32, 2, 2))
+    assert calls == []
+
+
+def test_no_fp8_gemm_means_no_conv_gemm_whatever_the_ratio():
+    # CPU builds and pre-Ada GPUs: the storage path only, never the GEMM.
+    model = torch.nn.Sequential(torch.nn.Conv2d(32, 64, 3, padding=1))
+    report = quantize_model(model, torch.bfloat16, use_scaled_mm=False, min_params=0)
+    assert report.convs == 1 and report.convs_scaled_mm == 0
+    assert not model[0].use_scaled_mm
 
 
 def test_zero_weights_and_zero_input_stay_finite():
@@ -170,6 +217,7 @@ def test_fp8_conv_gemm_compiles():
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.SiLU())
     quantize_model(model, torch.bfloat16, use_scaled_mm=True, min_params=0)
+    assert model[0].use_scaled_mm  # and by default 8x8 = 64 pixels <= 64 channels: GEMM
     x = torch.randn(1, 32, 8, 8).bfloat16()
     with torch.inference_mode():
         expected = model(x).float()

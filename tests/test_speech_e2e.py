@@ -113,7 +113,7 @@ def test_streaming_worker_commits_words_on_the_callers_clock(spoken):
     worker = SpeechWorker(clip.sample_rate)
     worker.start()
     wait_until_ready(worker)
-    result = replay(samples, clip.sample_rate, worker, speed=2.0, start_time=1000.0)
+    result = replay(samples, clip.sample_rate, worker, start_time=1000.0)
     assert result.error is None
     heard = {w.text for w in content_words(result.words)}
     assert len(heard & {"red", "ocean", "moon"}) >= 2

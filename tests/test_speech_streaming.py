@@ -123,3 +123,74 @@ def test_guards_keep_one_copy_of_a_sentence_repeated_in_one_pass():
     later = Segment(words=timed("cold dark water", 1.4))
     kept = guard_segments([first, again, later])
     assert [w.text for w in kept] == ["Blue", "whale.", "cold", "dark", "water"]
+
+
+class EchoTranscriber(RecordingTranscriber):
+    """Reads each loud 0.1 s of the buffer as a word named by its loudness (context included)."""
+
+    def transcribe(self, audio, prompt=None, beam_size=1, encoder_tail=None):
+        super().transcribe(audio, prompt, beam_size, encoder_tail)
+        hop = int(0.1 * SPEECH_RATE)
+        words = []
+        for start in range(0, len(audio) - hop + 1, hop):
+            level = float(np.abs(audio[start : start + hop]).min())
+            if level > 0.1:
+                name = "word" + chr(ord("a") + round(level * 100) - 20)
+                words.append(WordEvent(name, start / SPEECH_RATE, (start + hop) / SPEECH_RATE, 0.9))
+        return [Segment(words=tuple(words))] if words else []
+
+
+def speech_gaps(*parts: tuple[float, float]) -> np.ndarray:
+    """Quiet / loud stretches: each part is (quiet seconds, loud seconds)."""
+    return np.concatenate([quiet_then_loud(quiet, loud) for quiet, loud in parts])
+
+
+def test_whisper_rereads_recent_speech_before_a_new_utterance():
+    config = StreamingConfig(context=4.0, preroll=0.3, step=0.5, end_silence=0.5)
+    worker, fake = synchronous_worker(config)
+    feed(worker, speech_gaps((0.5, 1.5), (1.0, 1.5), (0.0, 0.0)), batch_seconds=0.1)
+    last = fake.buffers[-1]  # read during the second utterance
+    assert len(last) / SPEECH_RATE > 3.0  # the first utterance is in front of it
+    assert np.abs(last[: int(0.5 * SPEECH_RATE)]).max() > 0.1
+
+
+def test_no_context_is_kept_across_a_long_quiet():
+    config = StreamingConfig(context=4.0, preroll=0.3, step=0.5, end_silence=0.5)
+    worker, fake = synchronous_worker(config)
+    feed(worker, speech_gaps((0.5, 1.0), (6.0, 1.5)), batch_seconds=0.1)
+    last = fake.buffers[-1]
+    quiet_samples = int(np.argmax(np.abs(last) > 0.1))
+    assert quiet_samples == pytest.approx(0.3 * SPEECH_RATE, abs=WINDOW)
+
+
+def stepped_speech(quiet: float, words: int, first_level: float) -> np.ndarray:
+    """`quiet` seconds, then `words` stretches of 0.1 s, each 0.01 louder than the last."""
+    levels = first_level + 0.01 * np.arange(words)
+    loud = np.repeat(levels, int(0.1 * SPEECH_RATE)).astype(np.float32)
+    return np.concatenate([np.zeros(int(quiet * SPEECH_RATE), np.float32), loud])
+
+
+def test_words_reread_in_the_context_are_not_sent_again():
+    config = StreamingConfig(context=4.0, preroll=0.3, step=0.5, end_silence=0.5)
+    worker = SpeechWorker(SPEECH_RATE, transcriber=EchoTranscriber(), config=config)
+    worker._vad = LoudnessVad()
+    audio = np.concatenate(
+        [stepped_speech(0.5, 8, 0.2), stepped_speech(1.0, 8, 0.3), np.zeros(SPEECH_RATE)]
+    )
+    feed(worker, audio.astype(np.float32), batch_seconds=0.1)
+    sent = []
+    while not worker.words.empty():
+        sent.append(worker.words.get().text)
+    assert worker._transcriber.buffers[-1].size > 2.5 * SPEECH_RATE  # context was re-read
+    assert sent == ["word" + chr(ord("a") + k) for k in [*range(8), *range(10, 18)]]
+
+
+def test_stopping_hears_the_queued_audio_and_commits_it():
+    worker = SpeechWorker(SPEECH_RATE, transcriber=EchoTranscriber(), config=StreamingConfig())
+    worker._vad = LoudnessVad()
+    audio = stepped_speech(0.5, 6, 0.2)
+    worker.push(audio, 0.0)  # queued, never taken by a running loop
+    worker._stopping.set()
+    worker._finish()
+    sent = [worker.words.get().text for _ in range(worker.words.qsize())]
+    assert sent == ["word" + chr(ord("a") + k) for k in range(6)]

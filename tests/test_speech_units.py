@@ -143,3 +143,14 @@ def test_openai_whisper_backend_missing_names_the_install(monkeypatch):
         load_transcriber("tiny.en", "openai-whisper")
     with pytest.raises(SpeechUnavailable, match="unknown speech backend"):
         load_transcriber("tiny.en", "nope")
+
+
+def test_local_agreement_of_three_passes_waits_for_the_third():
+    agreement = LocalAgreement(passes=3)
+    assert agreement.update(words("a red ocean")) == []
+    assert agreement.update(words("a red ocean under")) == []
+    committed = agreement.update(words("a red boat under the"))
+    assert [w.text for w in committed] == ["a", "red"]
+    assert [w.text for w in agreement.flush()] == ["boat", "under", "the"]
+    with pytest.raises(ValueError):
+        LocalAgreement(passes=1)
