@@ -198,9 +198,7 @@ class SpeechWorker(threading.Thread):
             for time, block in self._take_blocks(timeout=0.01):
                 self._append(time, block)
             if self._stream_start is not None and self._heard_speech:
-                if self._buffer_end - self._transcribed_until > WINDOW_SECONDS:
-                    self._emit(self._agreement.update(self._hypothesis()))
-                self._emit(self._agreement.flush())
+                self._end_utterance()
         except Exception as exc:
             self.error = _one_line(exc)
 
@@ -269,19 +267,22 @@ class SpeechWorker(threading.Thread):
         self._trim_to(self._keep_from())
         if not self._heard_speech:
             return
-        new_audio = self._buffer_end - self._transcribed_until
         if self._buffer_end - self._last_speech_end >= config.end_silence:
-            if new_audio > WINDOW_SECONDS:
-                self._emit(self._agreement.update(self._hypothesis()))
-            self._emit(self._agreement.flush())
-            self._heard_speech = False
+            self._end_utterance()
             self._trim_to(self._keep_from())
-        elif new_audio >= config.step:
+        elif self._buffer_end - self._transcribed_until >= config.step:
             self._emit(self._agreement.update(self._hypothesis()))
             if self._buffer_end - self._buffer_start > config.max_buffer:
                 self._trim_to(
                     max(self._agreement.committed_end, self._buffer_end - config.max_buffer)
                 )
+
+    def _end_utterance(self) -> None:
+        """Read the audio heard since the last pass, then commit everything still open."""
+        if self._buffer_end - self._transcribed_until > WINDOW_SECONDS:
+            self._emit(self._agreement.update(self._hypothesis()))
+        self._emit(self._agreement.flush())
+        self._heard_speech = False
 
     def _keep_from(self) -> float:
         """Where the buffer may start: a pre-roll before the current (or next) utterance,
