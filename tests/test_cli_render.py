@@ -158,7 +158,7 @@ def test_ctrl_c_leaves_no_half_file(tmp_path):
         time.sleep(0.1)
     assert partial.exists(), "render never started writing"
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, f"exit {process.returncode}: {stdout[-300:]} {stderr[-600:]}"
     assert "interrupted" in stderr
     assert not out.exists() and not partial.exists()

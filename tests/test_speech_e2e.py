@@ -50,7 +50,7 @@ class CountingTranscriber:
     def __init__(self):
         self.calls = 0
 
-    def transcribe(self, audio, prompt=None, beam_size=1, encoder_tail=None):
+    def transcribe_window(self, audio, prompt=None, beam_size=1, encoder_tail=None):
         self.calls += 1
         return []
 
@@ -93,6 +93,39 @@ def test_transcribe_clip_hears_the_picture_words(spoken):
     assert {"red", "ocean", "moon"} <= {w.text for w in content_words(heard)}
     assert all(0 <= w.start <= w.end <= clip.duration + 0.05 for w in heard)
     assert [w.start for w in heard] == sorted(w.start for w in heard)
+
+
+class CountingDecoder:
+    """Wraps the CTranslate2 model: counts decodes, passes everything else through."""
+
+    def __init__(self, model):
+        self._model, self.max_new_tokens = model, []
+
+    def generate(self, encoded, prompts, **options):
+        self.max_new_tokens.append(options["max_length"] - len(prompts[0]))
+        return self._model.generate(encoded, prompts, **options)
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
+
+
+@needs_model
+def test_a_live_pass_is_one_decode_with_timed_words(spoken, monkeypatch):
+    from audio.speech.models import load_transcriber
+    from audio.speech.resample import to_speech_rate
+
+    clip = load_audio(spoken)
+    audio = to_speech_rate(clip.samples, clip.sample_rate)
+    transcriber = load_transcriber("tiny.en")
+    decoder = CountingDecoder(transcriber.model.model)
+    monkeypatch.setattr(transcriber.model, "model", decoder)  # the transcriber is cached
+    segments = transcriber.transcribe_window(audio, beam_size=5, encoder_tail=2.0)
+    # faster-whisper's own loop would decode the unfinished end again in a second window
+    assert len(decoder.max_new_tokens) == 1
+    assert decoder.max_new_tokens[0] < 40  # a loop cannot run on to Whisper's 448 tokens
+    heard = [w for s in segments for w in s.words]
+    assert {"red", "ocean", "moon"} <= {w.text for w in content_words(heard)}
+    assert all(0 <= w.start <= w.end <= len(audio) / 16000 + 0.05 for w in heard)
 
 
 @needs_model

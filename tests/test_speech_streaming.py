@@ -8,7 +8,7 @@ import pytest
 from audio.speech import SpeechWorker
 from audio.speech.resample import SPEECH_RATE
 from audio.speech.streaming import StreamingConfig
-from audio.speech.transcriber import Segment, encoder_frames, guard_segments
+from audio.speech.transcriber import WHISPER_FRAMES, Segment, encoder_frames, guard_segments
 from audio.speech.vad import WINDOW
 from audio.words import WordEvent
 
@@ -37,7 +37,7 @@ class RecordingTranscriber:
         self.buffers: list[np.ndarray] = []
         self.tails: list[float | None] = []
 
-    def transcribe(self, audio, prompt=None, beam_size=1, encoder_tail=None):
+    def transcribe_window(self, audio, prompt=None, beam_size=1, encoder_tail=None):
         self.buffers.append(audio.copy())
         self.tails.append(encoder_tail)
         return []
@@ -85,22 +85,8 @@ def test_the_live_path_asks_for_a_short_encoder_window():
 def test_encoder_frames_cover_the_audio_plus_tail_and_stay_even():
     assert encoder_frames(3 * SPEECH_RATE, tail=8.0) == 1100
     assert encoder_frames(int(2.005 * SPEECH_RATE), tail=1.0) % 2 == 0
-    assert encoder_frames(3 * SPEECH_RATE, tail=None) is None  # Whisper's full window
-    assert encoder_frames(25 * SPEECH_RATE, tail=8.0) is None  # longer than 30 s: no cut
-
-
-def test_short_context_model_hands_the_encoder_only_the_frames_asked_for(monkeypatch):
-    pytest.importorskip("faster_whisper")
-    from faster_whisper import WhisperModel
-
-    from audio.speech.transcriber import _short_context_whisper
-
-    monkeypatch.setattr(WhisperModel, "encode", lambda self, features: features.shape)
-    model = object.__new__(_short_context_whisper())
-    features = np.zeros((80, 3000), np.float32)
-    assert model.encode(features) == (80, 3000)
-    model.encoder_frames = 1100
-    assert model.encode(features) == (80, 1100)
+    assert encoder_frames(3 * SPEECH_RATE, tail=None) == WHISPER_FRAMES  # the full 30 s
+    assert encoder_frames(25 * SPEECH_RATE, tail=8.0) == WHISPER_FRAMES  # never past 30 s
 
 
 def timed(text: str, start: float, step: float = 0.3) -> tuple[WordEvent, ...]:
@@ -126,10 +112,17 @@ def test_guards_keep_one_copy_of_a_sentence_repeated_in_one_pass():
 
 
 class EchoTranscriber(RecordingTranscriber):
-    """Reads each loud 0.1 s of the buffer as a word named by its loudness (context included)."""
+    """Reads each loud 0.1 s of the buffer as a word named by its loudness (context included).
 
-    def transcribe(self, audio, prompt=None, beam_size=1, encoder_tail=None):
-        super().transcribe(audio, prompt, beam_size, encoder_tail)
+    `misses_last`: like Whisper at a buffer's end, every pass leaves out its last word.
+    """
+
+    def __init__(self, misses_last: bool = False):
+        super().__init__()
+        self.misses_last = misses_last
+
+    def transcribe_window(self, audio, prompt=None, beam_size=1, encoder_tail=None):
+        super().transcribe_window(audio, prompt, beam_size, encoder_tail)
         hop = int(0.1 * SPEECH_RATE)
         words = []
         for start in range(0, len(audio) - hop + 1, hop):
@@ -137,6 +130,8 @@ class EchoTranscriber(RecordingTranscriber):
             if level > 0.1:
                 name = "word" + chr(ord("a") + round(level * 100) - 20)
                 words.append(WordEvent(name, start / SPEECH_RATE, (start + hop) / SPEECH_RATE, 0.9))
+        if self.misses_last:
+            words = words[:-1]
         return [Segment(words=tuple(words))] if words else []
 
 
@@ -183,6 +178,20 @@ def test_words_reread_in_the_context_are_not_sent_again():
         sent.append(worker.words.get().text)
     assert worker._transcriber.buffers[-1].size > 2.5 * SPEECH_RATE  # context was re-read
     assert sent == ["word" + chr(ord("a") + k) for k in [*range(8), *range(10, 18)]]
+
+
+def test_a_word_the_last_pass_missed_is_committed_when_the_context_is_reread():
+    config = StreamingConfig(context=4.0, preroll=0.3, step=0.5, end_silence=0.5)
+    worker = SpeechWorker(SPEECH_RATE, transcriber=EchoTranscriber(misses_last=True), config=config)
+    worker._vad = LoudnessVad()
+    audio = np.concatenate(
+        [stepped_speech(0.5, 8, 0.2), stepped_speech(1.0, 8, 0.3), np.zeros(SPEECH_RATE)]
+    )
+    feed(worker, audio.astype(np.float32), batch_seconds=0.1)
+    sent = [worker.words.get().text for _ in range(worker.words.qsize())]
+    # "wordh" ends the first utterance and no pass of it read that word; the second
+    # utterance's passes re-read it in their context. Only the very last word is lost.
+    assert sent == ["word" + chr(ord("a") + k) for k in [*range(8), *range(10, 17)]]
 
 
 def test_stopping_hears_the_queued_audio_and_commits_it():

@@ -57,6 +57,15 @@ def test_local_agreement_skips_reread_words_with_shifted_times():
     assert [w.text for w in agreement.update(shifted)] == ["in", "dark", "water"]
 
 
+def test_local_agreement_commits_words_far_behind_the_buffer_end_without_agreement():
+    agreement = LocalAgreement()
+    agreement.update(words("a red ocean"))
+    # the passes disagree from the first word on; words ending before 0.7 s are settled
+    committed = agreement.update(words("the red ocean under"), settled_before=0.7)
+    assert [(w.text, w.end) for w in committed] == [("the", 0.3), ("red", 0.6)]
+    assert [w.text for w in agreement.update(words("the red ocean under"))] == ["ocean", "under"]
+
+
 def segment(text: str, **scores) -> Segment:
     return Segment(words=tuple(words(text)), **scores)
 

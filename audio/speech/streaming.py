@@ -12,8 +12,10 @@ everything left is committed at once, which keeps the last word of a phrase fast
 Whisper reads a phrase far better with the speech before it in front of it (tiny.en on
 isolated espeak sentences: ~27% WER; with the earlier sentences in the window: ~14%), so
 the buffer keeps up to `context` seconds of recent speech ahead of the current utterance.
-Every pass re-reads that context (a few seconds: each word in it costs decoding time on
-every pass), and the words re-read there were committed before and are skipped.
+Every pass re-reads that context; words committed before are skipped, and a word the
+previous utterance's last pass missed (Whisper often drops the last word at a buffer's
+end) is committed when its context is re-read. A pass is one encoder run and one decode
+(`Transcriber.transcribe_window`), which keeps a few seconds of context affordable.
 """
 
 from __future__ import annotations
@@ -53,8 +55,15 @@ class LocalAgreement:
     def pending(self) -> list[WordEvent]:
         return list(self._history[-1]) if self._history else []
 
-    def update(self, hypothesis: Sequence[WordEvent]) -> list[WordEvent]:
-        """Feed the newest full hypothesis; returns the words it newly commits."""
+    def update(
+        self, hypothesis: Sequence[WordEvent], settled_before: float = float("-inf")
+    ) -> list[WordEvent]:
+        """Feed the newest full hypothesis; returns the words it newly commits.
+
+        Words ending before `settled_before` are committed even if the passes disagree
+        on them: far from the buffer's end Whisper's newest reading is its best, and a
+        word flipping between two readings must not hold back everything after it.
+        """
         fresh = self._beyond_commit(hypothesis)
         self._history = [*self._history, fresh][-self.passes :]
         agreed: list[WordEvent] = []
@@ -63,6 +72,10 @@ class LocalAgreement:
                 if not all(_same_word(tail, index, new) for tail in self._history[:-1]):
                     break
                 agreed.append(new)
+        for new in fresh[len(agreed) :]:
+            if new.end > settled_before:
+                break
+            agreed.append(new)
         self._history = [tail[len(agreed) :] for tail in self._history]
         self._commit(agreed)
         return agreed
@@ -106,9 +119,10 @@ class StreamingConfig:
 
     step: float = 0.5  # new audio between Whisper passes
     agreement: int = 2  # passes that must agree before a word is committed
+    max_wait: float | None = 1.5  # a word this far behind the buffer's end is committed anyway
     end_silence: float = 0.5  # VAD quiet that ends an utterance and commits everything
-    context: float = 4.0  # recent speech Whisper re-reads in front of the current utterance
-    max_buffer: float = 10.0  # longest stretch Whisper re-reads; older audio is trimmed
+    context: float = 6.0  # recent speech Whisper re-reads in front of the current utterance
+    max_buffer: float = 8.0  # longest stretch Whisper re-reads; older audio is trimmed
     preroll: float = 0.3  # audio kept in front of a speech onset
     vad_threshold: float = 0.5
     max_gap: float = 0.2  # a jump in push times larger than this starts a new stream
@@ -271,7 +285,8 @@ class SpeechWorker(threading.Thread):
             self._end_utterance()
             self._trim_to(self._keep_from())
         elif self._buffer_end - self._transcribed_until >= config.step:
-            self._emit(self._agreement.update(self._hypothesis()))
+            settled = self._buffer_end - config.max_wait if config.max_wait else float("-inf")
+            self._emit(self._agreement.update(self._hypothesis(), settled))
             if self._buffer_end - self._buffer_start > config.max_buffer:
                 self._trim_to(
                     max(self._agreement.committed_end, self._buffer_end - config.max_buffer)
@@ -294,7 +309,7 @@ class SpeechWorker(threading.Thread):
     def _hypothesis(self) -> list[WordEvent]:
         """Whisper's current reading of the buffer, guarded, in absolute times."""
         started = clock.perf_counter()
-        segments = self._transcriber.transcribe(
+        segments = self._transcriber.transcribe_window(
             self._buffer,
             prompt=self._agreement.recent_text(before=self._buffer_start),
             beam_size=self.config.beam_size,
@@ -304,14 +319,14 @@ class SpeechWorker(threading.Thread):
         self.passes += 1
         self._transcribed_until = self._buffer_end
         offset = self._buffer_start
-        earliest = self._speech_onset - self.config.preroll
-        # Only the current utterance is news: the context before it was committed already
-        # (or held no speech), and nothing after the VAD's last speech is believed.
+        # Nothing after the VAD's last speech is believed. Words in the context are kept:
+        # LocalAgreement skips what it committed before, and commits what the last pass of
+        # an earlier utterance missed (Whisper often drops the last word at a buffer's end).
         latest = self._last_speech_end + 0.3
         return [
             WordEvent(w.text, offset + w.start, offset + w.end, w.probability)
             for w in guard_segments(segments, self.guards)
-            if earliest <= offset + (w.start + w.end) / 2 and offset + w.start < latest
+            if offset + w.start < latest
         ]
 
     def _trim_to(self, time: float) -> None:

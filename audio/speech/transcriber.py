@@ -9,7 +9,6 @@ front of the backend is the first and strongest guard (see streaming.py, offline
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 import re
@@ -20,6 +19,7 @@ from typing import Protocol
 import numpy as np
 
 from audio.speech.models import WHISPER_INSTALL, SpeechUnavailable
+from audio.speech.resample import SPEECH_RATE
 from audio.speech.words import normalize_word
 from audio.words import WordEvent
 
@@ -42,15 +42,21 @@ class Transcriber(Protocol):
     name: str
 
     def transcribe(
+        self, audio: np.ndarray, prompt: str | None = None, beam_size: int = 1
+    ) -> list[Segment]:
+        """Segments with word timestamps for 16 kHz float32 mono `audio` of any length."""
+        ...
+
+    def transcribe_window(
         self,
         audio: np.ndarray,
         prompt: str | None = None,
         beam_size: int = 1,
         encoder_tail: float | None = None,
     ) -> list[Segment]:
-        """Segments with word timestamps for 16 kHz float32 mono `audio`.
+        """The live path's pass: one decode of at most 30 s of audio, word timestamps.
 
-        `encoder_tail`: seconds of padding the encoder sees after short audio; None pads
+        `encoder_tail`: seconds of silence the encoder sees after the audio; None pads
         to Whisper's full 30 s window (backends without the option always do).
         """
         ...
@@ -168,86 +174,132 @@ class FasterWhisperTranscriber:
     name = "faster-whisper"
 
     def __init__(self, model_path: str, device: str = "cpu"):
+        from faster_whisper import WhisperModel
+
         compute_type = "float16" if device == "cuda" else "int8"
         # Leave a core to the audio and render threads: on 2 cores Whisper gets one.
         threads = max(1, min(4, (os.cpu_count() or 2) - 1))
         try:
-            self.model = _short_context_whisper()(
+            self.model = WhisperModel(
                 model_path, device=device, compute_type=compute_type, cpu_threads=threads
             )
         except Exception as exc:  # a corrupt or foreign model directory
             raise SpeechUnavailable(f"cannot load speech model {model_path}: {exc}") from None
-        self._lock = threading.Lock()  # encoder_frames is per call; the model is shared
+        self._lock = threading.Lock()  # one decode at a time on the shared model
 
     def transcribe(
+        self, audio: np.ndarray, prompt: str | None = None, beam_size: int = 1
+    ) -> list[Segment]:
+        with self._lock:
+            segments, _info = self.model.transcribe(
+                audio,
+                beam_size=beam_size,
+                temperature=0.0,  # no sampling fallback: it is where loops and inventions come from
+                condition_on_previous_text=False,
+                initial_prompt=prompt or None,
+                word_timestamps=True,
+                vad_filter=False,  # our own VAD gates the audio before it gets here
+            )
+            return [  # consuming the generator here runs the decoding, under the lock
+                Segment(
+                    words=tuple(
+                        WordEvent(
+                            w.word.strip(), float(w.start), float(w.end), float(w.probability)
+                        )
+                        for w in segment.words or ()
+                    ),
+                    no_speech_prob=float(segment.no_speech_prob),
+                    avg_logprob=float(segment.avg_logprob),
+                    compression_ratio=float(segment.compression_ratio),
+                )
+                for segment in segments
+            ]
+
+    def transcribe_window(
         self,
         audio: np.ndarray,
         prompt: str | None = None,
         beam_size: int = 1,
         encoder_tail: float | None = None,
     ) -> list[Segment]:
+        """One encoder run and one decode, unlike `transcribe`.
+
+        faster-whisper's long-form loop drops an unfinished last segment and decodes the
+        audio after it again in a second window, with none of the speech before it: on a
+        live buffer that is every pass, and it doubled the cost and hurt the last words.
+        """
         with self._lock:
-            self.model.encoder_frames = encoder_frames(len(audio), encoder_tail)
-            try:
-                return self._transcribe(audio, prompt, beam_size)
-            finally:
-                self.model.encoder_frames = None
-
-    def _transcribe(self, audio: np.ndarray, prompt: str | None, beam_size: int) -> list[Segment]:
-        segments, _info = self.model.transcribe(
-            audio,
-            beam_size=beam_size,
-            temperature=0.0,  # no sampling fallback: it is where loops and inventions come from
-            condition_on_previous_text=False,
-            initial_prompt=prompt or None,
-            word_timestamps=True,
-            vad_filter=False,  # our own VAD gates the audio before it gets here
-        )
-        return [  # consuming the generator here runs the decoding, under the lock
-            Segment(
-                words=tuple(
-                    WordEvent(w.word.strip(), float(w.start), float(w.end), float(w.probability))
-                    for w in segment.words or ()
-                ),
-                no_speech_prob=float(segment.no_speech_prob),
-                avg_logprob=float(segment.avg_logprob),
-                compression_ratio=float(segment.compression_ratio),
-            )
-            for segment in segments
-        ]
+            return [_decode_window(self.model, audio, prompt, beam_size, encoder_tail)]
 
 
+HOP = 160  # audio samples per mel frame
 WHISPER_FRAMES = 3000  # mel frames in Whisper's 30 s window (100 per second)
+# Room for fast speech plus punctuation; more than this in a window is a decoding loop.
+TOKENS_PER_SECOND = 6
+PUNCTUATION_BEFORE, PUNCTUATION_AFTER = "\"'“¿([{-", "\"'.。,，!！?？:：”)]}、"
 
 
-def encoder_frames(samples: int, tail: float | None, rate: int = 16000) -> int | None:
-    """Mel frames the encoder needs for `samples` of audio plus `tail` seconds (even, capped).
+def encoder_frames(samples: int, tail: float | None, rate: int = SPEECH_RATE) -> int:
+    """Mel frames the encoder reads for `samples` of audio plus `tail` seconds (even, capped).
 
-    The encoder's cost grows with its input, and faster-whisper always pads to 30 s; a
-    few-second buffer plus a short tail costs a fifth of that (the whisper.cpp
-    `audio_ctx` idea), while a tail of a few seconds keeps tiny.en as accurate.
+    The encoder's cost grows with its input, and Whisper pads to 30 s; a few-second
+    buffer plus a short tail costs a fifth of that (the whisper.cpp `audio_ctx` idea).
     """
     if tail is None:
-        return None
+        return WHISPER_FRAMES
     frames = math.ceil((samples / rate + tail) * WHISPER_FRAMES / 30)
     frames += frames % 2  # the encoder's first convolution has stride 2
-    return frames if frames < WHISPER_FRAMES else None
+    return min(frames, WHISPER_FRAMES)
 
 
-@functools.cache
-def _short_context_whisper() -> type:
-    """WhisperModel whose encoder can stop `encoder_frames` into the padded window."""
-    from faster_whisper import WhisperModel
+def _decode_window(model, audio: np.ndarray, prompt: str | None, beam_size: int, tail) -> Segment:
+    """Whisper's own single-window decode, on faster-whisper's parts and CTranslate2's API."""
+    from faster_whisper.tokenizer import Tokenizer
+    from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
 
-    class ShortContextWhisper(WhisperModel):
-        encoder_frames: int | None = None
-
-        def encode(self, features: np.ndarray):
-            if self.encoder_frames is not None:
-                features = features[..., : self.encoder_frames]
-            return super().encode(features)
-
-    return ShortContextWhisper
+    audio = audio[: WHISPER_FRAMES * HOP]
+    frames = encoder_frames(len(audio), tail)
+    # Pad with silent audio, as Whisper was trained, not with zero features: the model
+    # then hears the speech stop and finishes the last words.
+    padded = np.zeros(frames * HOP, np.float32)
+    padded[: len(audio)] = audio
+    features = model.feature_extractor(padded)[:, :frames]
+    encoded = model.encode(features)
+    language = "en"
+    if model.model.is_multilingual:
+        language = model.model.detect_language(encoded)[0][0][0][2:-2]
+    tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, "transcribe", language)
+    previous = tokenizer.encode(" " + prompt.strip()) if prompt else []
+    # No timestamp tokens: the window is one segment, and word times come from alignment.
+    start = model.get_prompt(tokenizer, previous, without_timestamps=True)
+    seconds = len(audio) / SPEECH_RATE
+    result = model.model.generate(
+        encoded,
+        [start],
+        beam_size=beam_size,
+        max_length=len(start) + int(TOKENS_PER_SECOND * seconds) + 10,
+        return_scores=True,
+        return_no_speech_prob=True,
+        suppress_blank=True,
+        suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
+    )[0]
+    tokens = result.sequences_ids[0]
+    segment = {"seek": 0, "start": 0.0, "end": seconds, "tokens": tokens}
+    content_frames = min(len(audio) // HOP, frames)
+    model.add_word_timestamps(
+        [[segment]], tokenizer, encoded, content_frames, PUNCTUATION_BEFORE, PUNCTUATION_AFTER, 0.0
+    )
+    words = tuple(
+        WordEvent(w["word"].strip(), float(w["start"]), float(w["end"]), float(w["probability"]))
+        for w in segment.get("words", ())
+    )
+    return Segment(
+        words=words,
+        no_speech_prob=float(result.no_speech_prob),
+        # CTranslate2 returns the length-normalised score; Whisper's avg_logprob counts EOT too.
+        avg_logprob=float(result.scores[0]) * len(tokens) / (len(tokens) + 1),
+        compression_ratio=float(get_compression_ratio(tokenizer.decode(tokens).strip())),
+    )
 
 
 class OpenAIWhisperTranscriber:
@@ -277,7 +329,6 @@ class OpenAIWhisperTranscriber:
         audio: np.ndarray,
         prompt: str | None = None,
         beam_size: int = 1,
-        encoder_tail: float | None = None,  # openai-whisper always pads to 30 s
     ) -> list[Segment]:
         result = self.model.transcribe(
             audio,
@@ -306,3 +357,12 @@ class OpenAIWhisperTranscriber:
             )
             for segment in result["segments"]
         ]
+
+    def transcribe_window(
+        self,
+        audio: np.ndarray,
+        prompt: str | None = None,
+        beam_size: int = 1,
+        encoder_tail: float | None = None,  # openai-whisper always reads 30 s
+    ) -> list[Segment]:
+        return self.transcribe(audio, prompt, beam_size)
