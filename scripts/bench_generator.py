@@ -14,7 +14,8 @@ and loaded through the user's code path, driven cue-in / host-RGB-out through
 
 Variants: 16-bit eager, 16-bit compiled, FP8 compiled (16-bit is fp16 for sd, bf16 for
 the DiT; `--precision auto` picks fp16 for sd, FP8 for the DiT where the GPU has it).
-`--warm-restart` starts the FP8 variant once more on the same compile cache: the start-up a user sees from the second run on. Writes
+`--warm-restart` starts the FP8 variant once more on the same compile cache: the start-up
+a user sees from the second run on. Writes
 docs/benchmarks/diffusion.json (or --out); each variant runs in its own process so
 compiled graphs and peak-memory counters do not leak between variants. Per-forward FP8
 comparisons (UNet and a full-depth DiT) are scripts/bench_fp8.py's.

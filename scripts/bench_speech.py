@@ -217,7 +217,7 @@ def percentiles(values) -> dict:
 
 
 def main() -> int:
-    from audio.source import load_audio
+    from audio.source import AudioClip, load_audio
     from audio.speech import transcribe_clip
 
     results: dict = {
@@ -241,8 +241,6 @@ def main() -> int:
 
     # The product's offline path: the whole file at once (sentences 1 s apart are decoded
     # together, each with the ones before it as context).
-    from audio.source import AudioClip
-
     started = time.perf_counter()
     whole = " ".join(w.text for w in transcribe_clip(AudioClip(joined, rate)))
     results["espeak_offline_whole"] = {

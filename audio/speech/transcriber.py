@@ -186,6 +186,7 @@ class FasterWhisperTranscriber:
         except Exception as exc:  # a corrupt or foreign model directory
             raise SpeechUnavailable(f"cannot load speech model {model_path}: {exc}") from None
         self._lock = threading.Lock()  # one decode at a time on the shared model
+        self._tokenizers: dict[str, tuple] = {}  # language -> (tokenizer, suppressed tokens)
 
     def transcribe(
         self, audio: np.ndarray, prompt: str | None = None, beam_size: int = 1
@@ -229,14 +230,78 @@ class FasterWhisperTranscriber:
         live buffer that is every pass, and it doubled the cost and hurt the last words.
         """
         with self._lock:
-            return [_decode_window(self.model, audio, prompt, beam_size, encoder_tail)]
+            return [self._decode_window(audio, prompt, beam_size, encoder_tail)]
+
+    def _decode_window(
+        self, audio: np.ndarray, prompt: str | None, beam_size: int, tail: float | None
+    ) -> Segment:
+        """Whisper's own single-window decode, on faster-whisper's parts and CTranslate2's API."""
+        from faster_whisper.transcribe import get_compression_ratio
+
+        model = self.model
+        audio = audio[: WHISPER_FRAMES * HOP]
+        frames = encoder_frames(len(audio), tail)
+        # Pad with silent audio, as Whisper was trained, not with zero features: the model
+        # then hears the speech stop and finishes the last words.
+        padded = np.zeros(frames * HOP, np.float32)
+        padded[: len(audio)] = audio
+        encoded = model.encode(model.feature_extractor(padded)[:, :frames])
+        language = "en"
+        if model.model.is_multilingual:
+            language = model.model.detect_language(encoded)[0][0][0][2:-2]
+        tokenizer, suppressed = self._tokenizer(language)
+        previous = tokenizer.encode(" " + prompt.strip()) if prompt else []
+        # No timestamp tokens: the window is one segment, and word times come from alignment.
+        start = model.get_prompt(tokenizer, previous, without_timestamps=True)
+        seconds = len(audio) / SPEECH_RATE
+        result = model.model.generate(
+            encoded,
+            [start],
+            beam_size=beam_size,
+            max_length=len(start) + int(TOKENS_PER_SECOND * seconds) + 10,
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=suppressed,
+        )[0]
+        tokens = result.sequences_ids[0]
+        segment = {"seek": 0, "start": 0.0, "end": seconds, "tokens": tokens}
+        content_frames = min(len(audio) // HOP, frames)
+        model.add_word_timestamps(
+            [[segment]], tokenizer, encoded, content_frames, *WORD_PUNCTUATION, 0.0
+        )
+        words = tuple(
+            WordEvent(
+                w["word"].strip(), float(w["start"]), float(w["end"]), float(w["probability"])
+            )
+            for w in segment.get("words", ())
+        )
+        return Segment(
+            words=words,
+            no_speech_prob=float(result.no_speech_prob),
+            # CTranslate2 returns the length-normalised score; Whisper's avg_logprob counts EOT.
+            avg_logprob=float(result.scores[0]) * len(tokens) / (len(tokens) + 1),
+            compression_ratio=float(get_compression_ratio(tokenizer.decode(tokens).strip())),
+        )
+
+    def _tokenizer(self, language: str) -> tuple:
+        """Tokenizer and suppressed tokens, built once per language, not on every pass."""
+        if language not in self._tokenizers:
+            from faster_whisper.tokenizer import Tokenizer
+            from faster_whisper.transcribe import get_suppressed_tokens
+
+            multilingual = self.model.model.is_multilingual
+            tokenizer = Tokenizer(self.model.hf_tokenizer, multilingual, "transcribe", language)
+            self._tokenizers[language] = (tokenizer, get_suppressed_tokens(tokenizer, [-1]))
+        return self._tokenizers[language]
 
 
 HOP = 160  # audio samples per mel frame
 WHISPER_FRAMES = 3000  # mel frames in Whisper's 30 s window (100 per second)
 # Room for fast speech plus punctuation; more than this in a window is a decoding loop.
 TOKENS_PER_SECOND = 6
-PUNCTUATION_BEFORE, PUNCTUATION_AFTER = "\"'“¿([{-", "\"'.。,，!！?？:：”)]}、"
+# Punctuation merged into the word before / after it (faster-whisper's defaults).
+WORD_PUNCTUATION = ("\"'“¿([{-", "\"'.。,，!！?？:：”)]}、")
 
 
 def encoder_frames(samples: int, tail: float | None, rate: int = SPEECH_RATE) -> int:
@@ -250,56 +315,6 @@ def encoder_frames(samples: int, tail: float | None, rate: int = SPEECH_RATE) ->
     frames = math.ceil((samples / rate + tail) * WHISPER_FRAMES / 30)
     frames += frames % 2  # the encoder's first convolution has stride 2
     return min(frames, WHISPER_FRAMES)
-
-
-def _decode_window(model, audio: np.ndarray, prompt: str | None, beam_size: int, tail) -> Segment:
-    """Whisper's own single-window decode, on faster-whisper's parts and CTranslate2's API."""
-    from faster_whisper.tokenizer import Tokenizer
-    from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
-
-    audio = audio[: WHISPER_FRAMES * HOP]
-    frames = encoder_frames(len(audio), tail)
-    # Pad with silent audio, as Whisper was trained, not with zero features: the model
-    # then hears the speech stop and finishes the last words.
-    padded = np.zeros(frames * HOP, np.float32)
-    padded[: len(audio)] = audio
-    features = model.feature_extractor(padded)[:, :frames]
-    encoded = model.encode(features)
-    language = "en"
-    if model.model.is_multilingual:
-        language = model.model.detect_language(encoded)[0][0][0][2:-2]
-    tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, "transcribe", language)
-    previous = tokenizer.encode(" " + prompt.strip()) if prompt else []
-    # No timestamp tokens: the window is one segment, and word times come from alignment.
-    start = model.get_prompt(tokenizer, previous, without_timestamps=True)
-    seconds = len(audio) / SPEECH_RATE
-    result = model.model.generate(
-        encoded,
-        [start],
-        beam_size=beam_size,
-        max_length=len(start) + int(TOKENS_PER_SECOND * seconds) + 10,
-        return_scores=True,
-        return_no_speech_prob=True,
-        suppress_blank=True,
-        suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
-    )[0]
-    tokens = result.sequences_ids[0]
-    segment = {"seek": 0, "start": 0.0, "end": seconds, "tokens": tokens}
-    content_frames = min(len(audio) // HOP, frames)
-    model.add_word_timestamps(
-        [[segment]], tokenizer, encoded, content_frames, PUNCTUATION_BEFORE, PUNCTUATION_AFTER, 0.0
-    )
-    words = tuple(
-        WordEvent(w["word"].strip(), float(w["start"]), float(w["end"]), float(w["probability"]))
-        for w in segment.get("words", ())
-    )
-    return Segment(
-        words=words,
-        no_speech_prob=float(result.no_speech_prob),
-        # CTranslate2 returns the length-normalised score; Whisper's avg_logprob counts EOT too.
-        avg_logprob=float(result.scores[0]) * len(tokens) / (len(tokens) + 1),
-        compression_ratio=float(get_compression_ratio(tokenizer.decode(tokens).strip())),
-    )
 
 
 class OpenAIWhisperTranscriber:
