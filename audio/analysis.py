@@ -1,8 +1,8 @@
 """Offline analysis of a whole clip: curves, beats, downbeats, tempo, key, sections, mood.
 
-The per-frame math is `audio.spectral` (shared with the live path); offline we may look
-ahead, so the automatic gain starts warm, beats come from dynamic programming over the
-whole envelope, and the key and sections use the whole file.
+The per-frame math is `audio.spectral` and `audio.activation` (shared with the live path);
+offline we may look ahead, so the automatic gain starts warm, beats and bar lines are
+decoded over the whole song (`audio.rhythm`), and the key and sections use the whole file.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from audio import beats as beat_math
+from audio.activation import beat_activation
 from audio.features import FeatureFrame
+from audio.rhythm import analyse_rhythm
 from audio.sections import Section, find_sections, section_vectors
 from audio.source import AudioClip
 from audio.spectral import (
@@ -47,6 +48,9 @@ class Analysis:
     mode: str
     sections: list[Section] = field(default_factory=list)
     silent: np.ndarray | None = None
+    beats_per_bar: int = 0  # the meter (3 or 4), 0 without beats
+    beat_numbers: np.ndarray | None = None  # 1..beats_per_bar for each beat (1 = downbeat)
+    key_confidence: float = 0.0
 
     def frames(self, fps: float, n_frames: int | None = None) -> list[FeatureFrame]:
         """One FeatureFrame per video frame i at t = i / fps; each event flags its nearest frame."""
@@ -72,6 +76,8 @@ class Analysis:
         starts = [s.start for s in self.sections[1:]]
         section_at = _flags(np.asarray(starts), fps, n_frames)
         phase = _beat_phase(self.beats, t)
+        in_bar = _beat_in_bar(self.beats, self.beat_numbers, self.beats_per_bar, t)
+        meter = self.beats_per_bar
         section_ids = np.zeros(n_frames, dtype=int)
         for s in self.sections:
             section_ids[np.arange(n_frames) >= round(s.start * fps)] = s.label
@@ -90,10 +96,14 @@ class Analysis:
                     is_beat=bool(beat_at[i]),
                     is_downbeat=bool(downbeat_at[i]),
                     beat_phase=float(phase[i]),
+                    beat_in_bar=int(in_bar[i]),
+                    beats_per_bar=meter,
+                    bar_phase=float((in_bar[i] - 1 + phase[i]) / meter) if meter else 0.0,
                     tempo=float(tempo[i]) if len(self.beats) else 0.0,
                     chroma=tuple(float(c) for c in chroma[i]),
                     key=self.key,
                     mode=self.mode,
+                    key_confidence=self.key_confidence,
                     section=int(section_ids[i]),
                     is_section_start=bool(section_at[i]),
                     arousal=float(sampled["arousal"][i]),
@@ -115,7 +125,12 @@ class Analysis:
             "tempo": round(self.tempo, 2),
             "key": self.key,
             "mode": self.mode,
+            "key_confidence": round(self.key_confidence, 3),
+            "beats_per_bar": self.beats_per_bar,
             "beats": rounded(self.beats),
+            "beat_numbers": [
+                int(n) for n in (self.beat_numbers if self.beat_numbers is not None else [])
+            ],
             "downbeats": rounded(self.downbeats),
             "onsets": rounded(self.onsets),
             "tempo_curve": {
@@ -123,7 +138,15 @@ class Analysis:
                 "bpm": rounded(self.tempo_curve, 2),
             },
             "sections": [
-                {"start": round(s.start, 3), "end": round(s.end, 3), "label": s.label}
+                {
+                    "start": round(s.start, 3),
+                    "end": round(s.end, 3),
+                    "label": s.label,
+                    "key": s.key,
+                    "key_confidence": round(s.key_confidence, 3),
+                    "arousal": round(s.arousal, 3),
+                    "valence": round(s.valence, 3),
+                }
                 for s in self.sections
             ],
             "curves": {
@@ -161,26 +184,14 @@ def analyze(clip: AudioClip) -> Analysis:
     conditioner.warm_start(raw)
     cond = conditioner.process(raw)
     times = cond.times
-    env = cond.strength
     silent_all = len(raw) == 0 or bool(np.all(cond.silent))
 
     if silent_all or len(raw) < 2 * FRAME_RATE:
-        tempo, tempo_times, tempo_bpm, beats = 0.0, np.zeros(0), np.zeros(0), np.zeros(0)
+        rhythm = analyse_rhythm(np.zeros((0, 3)), cond.chroma, FRAME_RATE)
     else:
-        tempo = beat_math.best_tempo(env)
-        tempo_times, tempo_bpm = beat_math.tempo_curve(env)
-        beats = beat_math.track_beats(env, times, tempo_times, tempo_bpm)
-        beats = beats[beats >= 0]
-        if len(beats) < 2:
-            tempo, beats = 0.0, np.zeros(0)
-        else:
-            # Report the tempo the beats actually follow (the median inter-beat interval).
-            tempo = float(60.0 / np.median(np.diff(beats)))
-    downbeats = np.zeros(0)
-    if len(beats) >= 8:
-        beat_frames = np.round((beats + beat_math.EVENT_DELAY) * FRAME_RATE).astype(int) - 1
-        phase = beat_math.downbeat_phase(beat_frames, raw.low_flux, cond.chroma)
-        downbeats = beats[phase::4]
+        rhythm = analyse_rhythm(beat_activation(samples), cond.chroma, FRAME_RATE)
+    beats, downbeats, tempo = rhythm.beats, rhythm.downbeats, rhythm.tempo
+    tempo_times, tempo_bpm = rhythm.tempo_times, rhythm.tempo_bpm
     onsets = times[cond.is_onset] - ONSET_DELAY
     onsets = onsets[onsets >= 0]
 
@@ -233,6 +244,9 @@ def analyze(clip: AudioClip) -> Analysis:
         mode=mode,
         sections=sections,
         silent=cond.silent,
+        beats_per_bar=rhythm.beats_per_bar,
+        beat_numbers=rhythm.numbers,
+        key_confidence=float(confidence),
     )
 
 
@@ -262,3 +276,14 @@ def _beat_phase(beats: np.ndarray, t: np.ndarray) -> np.ndarray:
     position[before] = (t[before] - beats[0]) / period_first
     position[after] = len(beats) - 1 + (t[after] - beats[-1]) / period_last
     return np.mod(position, 1.0)
+
+
+def _beat_in_bar(
+    beats: np.ndarray, numbers: np.ndarray | None, meter: int, t: np.ndarray
+) -> np.ndarray:
+    """1..meter: the number of the beat each time falls in (0 before the first beat)."""
+    if numbers is None or len(beats) == 0 or meter == 0:
+        return np.zeros(len(t), dtype=int)
+    index = np.searchsorted(beats, t + 1e-9, side="right") - 1
+    out = np.where(index >= 0, numbers[np.clip(index, 0, None)], 0)
+    return out.astype(int)

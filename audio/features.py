@@ -26,10 +26,14 @@ class FeatureFrame:
     is_beat: bool = False
     is_downbeat: bool = False
     beat_phase: float = 0.0  # 0..1 inside the current beat
+    beat_in_bar: int = 0  # 1..beats_per_bar for the current beat (1 = downbeat), 0 unknown
+    beats_per_bar: int = 0  # the meter: 3 or 4 (0 while unknown)
+    bar_phase: float = 0.0  # 0..1 inside the current bar
     tempo: float = 0.0  # BPM, 0 while unknown
     chroma: tuple[float, ...] = field(default_factory=lambda: (0.0,) * 12)
     key: str = ""  # e.g. "A minor"
     mode: str = ""  # "major" | "minor" | ""
+    key_confidence: float = 0.0  # 0..1; a low-confidence mode must not swing valence
     section: int = 0  # section label; a repeated section gets the same label
     is_section_start: bool = False
     arousal: float = 0.0  # heuristic 0..1

@@ -28,9 +28,15 @@ LEVEL_FLOOR_DB = -60.0
 
 @dataclass(frozen=True)
 class Section:
+    """One part of a song; a repeated part (the chorus coming back) shares its label."""
+
     start: float
     end: float
     label: int
+    key: str = ""  # key of this section ("A minor"), "" when unknown
+    key_confidence: float = 0.0
+    arousal: float = 0.0  # mean over the section, 0..1
+    valence: float = 0.5
 
 
 def section_vectors(

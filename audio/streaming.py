@@ -1,25 +1,30 @@
 """Live analysis: push blocks of samples, get one FeatureFrame per ~10 ms hop back.
 
-Causal and bounded: every stage keeps a fixed amount of state (the 46 ms window, a 6 s
-onset envelope for the beat tracker, a few seconds of section vectors). The per-frame
-math is `audio.spectral`, the same code the offline analysis runs, so a curve means the
-same in a render and on stage. `push` never blocks and never raises on bad samples:
+Causal and bounded: every stage keeps a fixed amount of state (the 46 ms window, the
+beat network's LSTM state and a beat-pointer filter, a few seconds of section vectors).
+The per-frame math is `audio.spectral` and `audio.activation`, the same code the offline
+analysis runs, so a curve means the same in a render and on stage; beats and bar lines
+come from `audio.live_beats`, the causal reading of the offline evidence. `push` never blocks and never raises on bad samples:
 NaN/inf become zeros, any channel layout is mixed down, any rate is resampled.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from audio.beats import BeatTracker
+from audio.activation import FPS as ACTIVATION_FPS
+from audio.activation import FRAME, HOP, BeatActivation
 from audio.features import FeatureFrame
+from audio.live_beats import PEAK_FRAMES, LiveBeats
 from audio.sections import SectionTracker, section_vectors
 from audio.spectral import FRAME_RATE, ONSET_DELAY, RATE, Conditioner, FrontEnd
 from audio.tonal import MoodTracker, estimate_key
 
 KEY_UPDATE_S = 1.0
 KEY_MEMORY_S = 30.0  # the key follows the last half minute or so
-DOWNBEAT_MEMORY = 0.9  # per-bar decay of the downbeat evidence
+MIN_BEAT_SPACING = 0.6  # of a period: one flag per beat, whatever the prediction does
 
 
 class StreamingAnalyzer:
@@ -30,17 +35,21 @@ class StreamingAnalyzer:
         self._resampler = _Resampler(self.sample_rate)
         self._front = FrontEnd()
         self._conditioner = Conditioner()
-        self._beats = BeatTracker()
+        self._activation = BeatActivation()
+        self._beats = LiveBeats()
+        self._rows: list[np.ndarray] = []  # activation rows not yet given to the tracker
+        self._rows_given = 0
+        self._beat_index = -1
+        self._last_beat = -math.inf
+        self._beat_chroma = np.zeros(12)
+        self._pending: tuple[float, float] | None = None  # (share, bass) of the last beat
+        self._capture_at = math.inf
+        self._beat_in_bar = 0
         self._sections = SectionTracker()
         self._mood = MoodTracker()
         self._key_chroma = np.zeros(12)
         self._key, self._mode, self._key_conf = "", "", 0.0
         self._frames = 0
-        self._bar_evidence = np.zeros(4)  # downbeat evidence per beat-in-bar slot
-        self._beat_index = 0
-        self._last_chroma = np.zeros(12)
-        self._beat_chroma = np.zeros(12)
-        self._low_since_beat = 0.0
         self.pushed_seconds = 0.0
 
     def push(self, samples: np.ndarray) -> list[FeatureFrame]:
@@ -51,6 +60,9 @@ class StreamingAnalyzer:
         data = np.clip(np.nan_to_num(data.reshape(-1), nan=0.0, posinf=1.0, neginf=-1.0), -1, 1)
         self.pushed_seconds += len(data) / self.sample_rate
         mono = self._resampler.process(data)
+        rows = self._activation.push(mono)
+        if len(rows):
+            self._rows.append(rows)
         raw = self._front.process(mono)
         if len(raw) == 0:
             return []
@@ -64,9 +76,11 @@ class StreamingAnalyzer:
         self._frames += 1
         time = float(cond.times[i])
         silent = bool(cond.silent[i])
-        is_beat = self._beats.push(float(cond.strength[i]), time, silent)
-        tempo = self._beats.bpm
-        is_downbeat = self._downbeat(is_beat, float(raw.low_flux[i]), cond.chroma[i])
+        is_beat = self._beat_due(time, silent, cond.chroma[i])
+        beats = self._beats
+        tempo = beats.bpm if beats.pulse else 0.0
+        meter = beats.bars.beats_per_bar if tempo else 0
+        beat_phase = min(max((time - self._last_beat) / beats.period, 0.0), 0.999) if tempo else 0.0
         decay = 1.0 / (KEY_MEMORY_S * FRAME_RATE)
         if not silent:
             self._key_chroma += (cond.chroma[i] - self._key_chroma) * decay * 10
@@ -98,12 +112,16 @@ class StreamingAnalyzer:
             onset=float(cond.onset[i]),
             is_onset=bool(cond.is_onset[i]),
             is_beat=is_beat,
-            is_downbeat=is_downbeat,
-            beat_phase=float(self._beats.phase),
+            is_downbeat=is_beat and self._beat_in_bar == 1,
+            beat_phase=float(beat_phase),
+            beat_in_bar=self._beat_in_bar if tempo else 0,
+            beats_per_bar=meter,
+            bar_phase=((self._beat_in_bar - 1 + beat_phase) / meter) if meter else 0.0,
             tempo=float(tempo),
             chroma=tuple(float(c) for c in cond.chroma[i]),
             key=self._key,
             mode=self._mode,
+            key_confidence=float(self._key_conf),
             section=self._sections.label,
             is_section_start=is_section_start,
             arousal=float(arousal),
@@ -111,24 +129,45 @@ class StreamingAnalyzer:
             silent=silent,
         )
 
-    def _downbeat(self, is_beat: bool, low_flux: float, chroma: np.ndarray) -> bool:
-        """Count beats in bars of 4; the slot where bass hits and harmony changes is beat 1."""
-        self._low_since_beat = max(self._low_since_beat * 0.9, low_flux)
+    def _feed_rows(self, time: float) -> None:
+        """Give the tracker the activation rows a sound card would have delivered by `time`,
+        so the result does not depend on how the audio was cut into blocks."""
+        while self._rows:
+            head = self._rows[0]
+            known = (self._rows_given + np.arange(len(head))) * HOP + FRAME - FRAME // 2
+            ready = int(np.searchsorted(known / RATE, time, side="right"))
+            if ready == 0:
+                return
+            self._beats.push(head[:ready])
+            self._rows_given += ready
+            if ready == len(head):
+                self._rows.pop(0)
+            else:
+                self._rows[0] = head[ready:]
+                return
+
+    def _beat_due(self, time: float, silent: bool, chroma: np.ndarray) -> bool:
+        """Flag the frame nearest the predicted beat, once per beat, while the pulse is clear."""
+        self._feed_rows(time)
+        beats = self._beats
         self._beat_chroma += chroma
-        if not is_beat:
+        if time >= self._capture_at:  # the activation around the last beat has arrived
+            self._pending = (beats.downbeat_share(), beats.bass_peak())
+            self._capture_at = math.inf
+        half_frame = 0.5 / FRAME_RATE
+        due = time + half_frame >= beats.next_beat()
+        spaced = time - self._last_beat >= MIN_BEAT_SPACING * beats.period
+        if not (due and spaced and beats.pulse and not silent):
             return False
-        change = 0.0
-        norm = float(np.linalg.norm(self._beat_chroma) * np.linalg.norm(self._last_chroma))
-        if norm > 1e-9:
-            change = 1.0 - float(np.dot(self._beat_chroma, self._last_chroma)) / norm
-        slot = self._beat_index % 4
-        self._bar_evidence *= DOWNBEAT_MEMORY ** (1 / 4)
-        self._bar_evidence[slot] += min(self._low_since_beat, 1.0) + change
-        self._last_chroma = self._beat_chroma
+        if self._pending is not None:
+            beats.bars.add_beat(*self._pending, self._beat_chroma)
+            self._pending = None
         self._beat_chroma = np.zeros(12)
-        self._low_since_beat = 0.0
         self._beat_index += 1
-        return self._beat_index >= 8 and slot == int(np.argmax(self._bar_evidence))
+        self._beat_in_bar = beats.bars.number(self._beat_index)
+        self._last_beat = time
+        self._capture_at = time + (PEAK_FRAMES + 2) / ACTIVATION_FPS
+        return True
 
 
 class _Resampler:

@@ -690,7 +690,7 @@ def build_components(options: LiveOptions, notice: Callable[[str], None] = print
     from audio.source import ANALYSIS_RATE, AudioError, load_audio
     from render.embedded import EmbeddedGenerator
     from render.engines import create_generator
-    from visualizer.scheduler import Scheduler
+    from visualizer.pipeline import planned_scheduler
     from visualizer.styles import list_styles, load_style
 
     load_style(options.style)  # a bad --style fails now, with its one-line message
@@ -703,6 +703,12 @@ def build_components(options: LiveOptions, notice: Callable[[str], None] = print
             source = MicrophoneSource(find_device(options.device, "input"), ANALYSIS_RATE)
     except (CaptureError, AudioError) as exc:
         raise UserError(str(exc)) from None
+    analysis = None  # a file played once is known in advance: follow the song plan
+    if options.input is not None and not options.loop:
+        from audio.analysis import analyze
+
+        notice(f"planning {options.input.name} (whole-song analysis)")
+        analysis = analyze(clip)
     try:
         generator = create_generator(
             options.engine, options.width, options.height, options.seed, notice=notice
@@ -719,7 +725,7 @@ def build_components(options: LiveOptions, notice: Callable[[str], None] = print
     return LiveComponents(
         source=source,
         analyzer=make_analyzer(source.sample_rate),
-        make_scheduler=lambda name: Scheduler(load_style(name), seed=options.seed),
+        make_scheduler=lambda name: planned_scheduler(name, options.seed, analysis),
         generator=generator,
         fallback=fallback,
         speech=speech,

@@ -55,17 +55,51 @@ def tempo_level(bpm: float) -> float:
 
 def steer(frame: FeatureFrame, weights: dict[str, float]) -> tuple[float, float]:
     """One frame's raw (arousal, valence), each a weighted mean of the features known now."""
-    arousal_terms = [(frame.arousal, weights["arousal"]), (frame.energy, weights["energy"])]
-    if frame.tempo > 0:  # 0 means the tempo is not known yet
-        arousal_terms.append((tempo_level(frame.tempo), weights["tempo"]))
-    valence_terms = [(frame.valence, weights["valence"]), (frame.brightness, weights["brightness"])]
-    if frame.mode in ("major", "minor"):
-        valence_terms.append((1.0 if frame.mode == "major" else 0.0, weights["mode"]))
+    return steer_values(
+        weights,
+        arousal=frame.arousal,
+        energy=frame.energy,
+        tempo=frame.tempo,
+        valence=frame.valence,
+        brightness=frame.brightness,
+        mode=frame.mode,
+    )
+
+
+def steer_values(
+    weights: dict[str, float],
+    *,
+    arousal: float,
+    energy: float,
+    tempo: float,
+    valence: float,
+    brightness: float,
+    mode: str,
+    mode_confidence: float = 1.0,
+) -> tuple[float, float]:
+    """(arousal, valence) from feature values: one frame's (live) or a section's means (plan)."""
+    arousal_terms = [(arousal, weights["arousal"]), (energy, weights["energy"])]
+    if tempo > 0:  # 0 means the tempo is not known yet
+        arousal_terms.append((tempo_level(tempo), weights["tempo"]))
+    valence_terms = [(valence, weights["valence"]), (brightness, weights["brightness"])]
+    if mode in ("major", "minor"):
+        mode_weight = weights["mode"] * min(1.0, max(0.0, mode_confidence))
+        valence_terms.append((1.0 if mode == "major" else 0.0, mode_weight))
     return _weighted_mean(arousal_terms, 0.0), _weighted_mean(valence_terms, 0.5)
 
 
 def nearest_mood(arousal: float, valence: float) -> str:
     return min(MOODS, key=lambda mood: _distance(mood, arousal, valence))
+
+
+def mood_evidence(arousal: float, valence: float) -> str:
+    """Why (arousal, valence) is named what it is: the nearest centre and the runner-up."""
+    ranked = sorted(MOODS, key=lambda mood: _distance(mood, arousal, valence))
+    best, second = ranked[0], ranked[1]
+    return (
+        f"nearest {best} {MOOD_CENTRES[best]} at {_distance(best, arousal, valence):.2f}, "
+        f"then {second} at {_distance(second, arousal, valence):.2f}"
+    )
 
 
 class MoodTracker:

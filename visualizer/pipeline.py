@@ -1,6 +1,7 @@
 """Offline rendering: a song in, an MP4 out, in the same shape as the live app.
 
     audio file -> analysis (features over the whole song) -> [speech -> words]
+      -> song plan (section looks, cuts on downbeats, build-ups; visualizer.plan)
       -> scheduler (cues, one update per video frame) -> drive follower
       -> generator (virtual clock: frame i answers time i/fps) -> Mp4Writer (+ original audio)
 
@@ -14,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from audio.features import FeatureFrame
 from audio.source import AudioClip, AudioError, decode_audio, is_silent, load_audio
@@ -22,6 +24,10 @@ from render.engines import create_generator
 from render.frames import Cue, FrameRequest, Generator
 from render.recorder import BackgroundWriter, Mp4Writer, check_writable
 from visualizer.drive import DriveFollower
+
+if TYPE_CHECKING:
+    from audio.analysis import Analysis
+    from visualizer.scheduler import Scheduler
 
 MUX_RATE = 48000  # the original audio is resampled once to this rate for AAC
 
@@ -91,7 +97,7 @@ def render_file(
     features = analysis.frames(settings.fps, n_frames)
     words = transcribe_words(clip, notice) if settings.speech else []
     mux_audio = _mux_audio(clip)
-    scheduler = _make_scheduler(settings)
+    scheduler = planned_scheduler(settings.style, settings.seed, analysis)
     generator = create_generator(
         settings.engine,
         settings.width,
@@ -164,8 +170,13 @@ def _mux_audio(clip: AudioClip):
     return audio[first : first + round(clip.duration * MUX_RATE)]
 
 
-def _make_scheduler(settings: RenderSettings):
+def planned_scheduler(style_name: str, seed: int, analysis: Analysis | None) -> Scheduler:
+    """A scheduler following the plan of the whole song; causal when `analysis` is None."""
+    from visualizer.plan import build_plan
     from visualizer.scheduler import Scheduler
     from visualizer.styles import load_style
 
-    return Scheduler(load_style(settings.style), seed=settings.seed)
+    style = load_style(style_name)
+    if analysis is None:
+        return Scheduler(style, seed=seed)
+    return Scheduler(style, seed=seed, plan=build_plan(analysis, dict(style.feature_weights)))

@@ -9,8 +9,11 @@ Rules, in order of strength:
 No two cues are closer than `min_change_beats` beats (at least MIN_CHANGE_SECONDS):
 an event that comes too early waits for the first beat after the limit.
 
-The scheduler only ever looks at the frames it was given, in time order, so offline
-rendering and the live show make the same decisions for the same frames.
+Without a plan (live) the scheduler only looks at the frames it was given, in time
+order. With a SongPlan (offline, or live from a file) the plan decides the section
+looks instead: the opening is the first section's look, each cut lands on its planned
+downbeat whatever the min-change rule says, a much louder section is prepared by a
+build-up cue, and words and drifts fill the time between (never just before a cut).
 """
 
 from __future__ import annotations
@@ -20,12 +23,16 @@ import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from audio.features import FeatureFrame
 from audio.words import WordEvent
 from render.frames import Cue
 from visualizer.mood import MoodTracker
 from visualizer.styles import Style
+
+if TYPE_CHECKING:  # the plan module pulls in the offline analysis; live needs none of it
+    from visualizer.plan import PlannedEvent, PlannedSection, SongPlan
 
 MIN_CHANGE_SECONDS = 0.5  # never cut faster than this, whatever the tempo
 MAX_CHANGE_SECONDS = 8.0  # ... and never hold a change back longer than this
@@ -42,7 +49,10 @@ CHANGES = {
     "mood": (0.6, 2),
     "words": (0.3, 1),
     "drift": (0.2, 1),
+    "build": (0.35, 0),  # blends over the whole build-up instead (see _transition)
+    "drop": (1.0, 0.5),  # the look lands on the downbeat, almost a hard cut
 }
+BUILD_MOTION = "gathering energy, rising tension, building momentum"
 
 
 @dataclass
@@ -57,10 +67,22 @@ class _Look:
 class Scheduler:
     """Turns FeatureFrames (+ WordEvents) into Cues. Call `update` once per frame."""
 
-    def __init__(self, style: Style, seed: int = 0, min_change_beats: float = 4.0):
+    def __init__(
+        self,
+        style: Style,
+        seed: int = 0,
+        min_change_beats: float = 4.0,
+        plan: SongPlan | None = None,
+    ):
         self.style = style
         self.seed = seed
         self.min_change_beats = min_change_beats
+        self.plan = plan
+        self._planned: list[PlannedEvent] = plan.events() if plan is not None else []
+        self._planned_section: PlannedSection | None = None
+        self._building: PlannedEvent | None = None  # the build-up now running
+        self._previous_time: float | None = None
+        self._frame_seconds = 1.0 / 30
         self._mood = MoodTracker(dict(style.feature_weights))
         self._cue: Cue | None = None
         self._timeline: list[dict] = []
@@ -83,22 +105,10 @@ class Scheduler:
 
     def update(self, frame: FeatureFrame, new_words: Sequence[WordEvent] = ()) -> Cue:
         """Fold in one frame; return the active cue (the same object until it changes)."""
+        self._observe(frame, new_words)
+        if self.plan is not None:
+            return self._update_planned(frame)
         now = frame.time
-        if frame.tempo > 0:
-            self._tempo = frame.tempo
-            self._beat_seconds = min(2.0, max(0.2, 60.0 / frame.tempo))
-        if frame.is_beat or frame.is_downbeat:
-            self._last_beat = now
-        if frame.is_downbeat:
-            self._last_downbeat = now
-        if self._mood.update(frame):
-            self._pending_mood = True
-        if new_words:
-            self._add_words(new_words, now)
-        if self._words and now - self._words[0][1] >= WORD_SECONDS:
-            gone = [word for word, arrived in self._words if now - arrived >= WORD_SECONDS]
-            self._words = [(w, t) for w, t in self._words if now - t < WORD_SECONDS]
-            self._pending_words = f"'{', '.join(gone)}' fades"
         if (frame.is_section_start and self._cue is not None) or (
             self._section is not None and frame.section != self._section
         ):
@@ -110,6 +120,49 @@ class Scheduler:
             self._section = frame.section
             self._looks[frame.section] = _Look(self._mood.mood, 0, now)
             return self._emit("start", frame, f"start of section {frame.section}")
+        event = self._due_event(frame)
+        if event is not None:
+            return self._emit(event, frame, self._event_reason(event, frame))
+        return self._cue
+
+    def _observe(self, frame: FeatureFrame, new_words: Sequence[WordEvent]) -> None:
+        """Tempo, beat grid, mood and words: what both paths track on every frame."""
+        now = frame.time
+        if self._previous_time is not None and now > self._previous_time:
+            self._frame_seconds = now - self._previous_time
+        self._previous_time = now
+        if frame.tempo > 0:
+            self._tempo = frame.tempo
+            self._beat_seconds = min(2.0, max(0.2, 60.0 / frame.tempo))
+        if frame.is_beat or frame.is_downbeat:
+            self._last_beat = now
+        if frame.is_downbeat:
+            self._last_downbeat = now
+        if self._mood.update(frame) and self.plan is None:  # with a plan, the plan names moods
+            self._pending_mood = True
+        if new_words:
+            self._add_words(new_words, now)
+        if self._words and now - self._words[0][1] >= WORD_SECONDS:
+            gone = [word for word, arrived in self._words if now - arrived >= WORD_SECONDS]
+            self._words = [(w, t) for w, t in self._words if now - t < WORD_SECONDS]
+            self._pending_words = f"'{', '.join(gone)}' fades"
+
+    def _update_planned(self, frame: FeatureFrame) -> Cue:
+        """The plan path: planned cues land on their frame; words and drifts fill the rest."""
+        plan, now = self.plan, frame.time
+        assert plan is not None
+        due = None
+        while self._planned and self._planned[0].time <= now + self._frame_seconds / 2:
+            due = self._planned.pop(0)  # several due at once (a late frame): the newest wins
+        if self._cue is None:
+            self._planned_section = plan.section_at(now)
+            return self._emit("start", frame, plan.reason(plan.opening(now)))
+        if due is not None:
+            if due.kind == "build":  # the current look, gathering energy toward the cut
+                self._building = due
+            else:
+                self._planned_section = plan.sections[due.section]
+            return self._emit(due.kind, frame, plan.reason(due))
         event = self._due_event(frame)
         if event is not None:
             return self._emit(event, frame, self._event_reason(event, frame))
@@ -134,6 +187,11 @@ class Scheduler:
         now = frame.time
         if now - self._last_change < self.min_change_seconds():
             return None
+        if self.plan is not None and (
+            self._building is not None
+            or (self._planned and self._planned[0].time - now < self.min_change_seconds())
+        ):
+            return None  # the plan's next cue is near: keep the gap before it
         bar = 4 * self._beat_seconds
         beatless = now - self._last_beat > max(BEATLESS_SECONDS, 2 * self._beat_seconds)
         on_beat = frame.is_beat or frame.is_downbeat or beatless
@@ -157,7 +215,7 @@ class Scheduler:
     def _drift_seconds(self) -> float:
         if self._tempo <= 0:
             return BEATLESS_DRIFT_SECONDS
-        beats = 16 - 8 * self._mood.arousal  # energetic music drifts twice as often
+        beats = 16 - 8 * self._arousal()  # energetic music drifts twice as often
         return beats * self._beat_seconds
 
     def _add_words(self, new_words: Sequence[WordEvent], now: float) -> None:
@@ -179,7 +237,10 @@ class Scheduler:
 
     def _emit(self, event: str, frame: FeatureFrame, reason: str) -> Cue:
         now = frame.time
-        if event == "section":
+        if self._planned_section is not None and event in ("start", "section", "drop"):
+            # the label's look exactly as it first appeared
+            self._section, self._variant, self._building = self._planned_section.label, 0, None
+        elif event == "section":
             label = self._pending_section if self._pending_section is not None else frame.section
             look = self._looks.get(label)
             if look is not None:  # heard before: same mood and prompt family as then
@@ -189,39 +250,60 @@ class Scheduler:
                 self._looks[label] = _Look(self._mood.mood, 0, now)
                 self._variant = 0
             self._section = label
-        elif event == "drift":
+        if event == "drift":
             self._variant += 1
         self._pending_section = None
         self._pending_mood = False
         self._pending_words = ""
 
-        mood = self._mood.mood
-        change, blend_beats = CHANGES[event]
-        intensity = round(self._mood.arousal, 3)
-        section = self._section if self._section is not None else frame.section
+        mood, section, key, brightness = self._shown(frame)
+        change, _ = CHANGES[event]
+        intensity = self._arousal()
+        if event == "build" and self._building is not None:
+            intensity = max(intensity, self._building.intensity)  # the blend is the ramp
+        intensity = round(intensity, 3)
         words = tuple(word for word, _ in self._words)
-        detail = self._mood_detail()
+        motion = BUILD_MOTION if event == "build" else _motion(intensity)
         cue = Cue(
             start=now,
-            prompt=self._prompt(mood, section, words, intensity),
+            prompt=self._prompt(mood, section, words, motion),
             negative_prompt=_join(
                 self.style.negative_prompt, self.style.vocabularies[mood].negative
             ),
             seed=_stable_int(self.seed, "seed", section, mood) % 2**31,
-            palette=self._palette(mood, frame),
+            palette=self._palette(mood, key, brightness),
             scene=_stable_int(self.seed, "scene", section, mood) % 1000,
             intensity=intensity,
             change=change,
-            transition=round(blend_beats * self._beat_seconds, 3),
+            transition=self._transition(event, now),
             words=words,
             style=self.style.name,
-            reason=f"{reason}; {detail}",
+            reason=f"{reason}; {self._detail()}",
         )
         self._cue = cue
         self._cue_mood = mood
         self._last_change = now
         self._timeline.append(self._explain_entry(cue, event, mood, frame))
         return cue
+
+    def _shown(self, frame: FeatureFrame) -> tuple[str, int, str, float]:
+        """(mood, section label, key, brightness) of the look on screen."""
+        if self._planned_section is not None:
+            look = self._planned_section.look
+            return look.mood, look.label, look.key, look.brightness
+        section = self._section if self._section is not None else frame.section
+        return self._mood.mood, section, frame.key, self._mood.brightness
+
+    def _arousal(self) -> float:
+        """The energy the look shows: the planned label's mean, else the smoothed estimate."""
+        if self._planned_section is not None:
+            return self._planned_section.look.arousal
+        return self._mood.arousal
+
+    def _transition(self, event: str, now: float) -> float:
+        if event == "build" and self._building is not None:
+            return round(max(self._beat_seconds, self._building.until - now), 3)  # the ramp
+        return round(CHANGES[event][1] * self._beat_seconds, 3)
 
     def _event_reason(self, event: str, frame: FeatureFrame) -> str:
         if frame.is_downbeat or frame.is_beat:
@@ -244,14 +326,16 @@ class Scheduler:
             return f"drift after {held:.0f} s ({where})"
         return f"drift after {held / self._beat_seconds:.0f} beats ({where})"
 
-    def _mood_detail(self) -> str:
+    def _detail(self) -> str:
+        if self._planned_section is not None:
+            return self._planned_section.describe()
         tempo = f"{self._tempo:.0f} BPM" if self._tempo > 0 else "tempo unknown"
         return (
             f"mood {self._mood.mood}: arousal {self._mood.arousal:.2f}, "
             f"valence {self._mood.valence:.2f}, {tempo}"
         )
 
-    def _prompt(self, mood: str, section: int, words: tuple[str, ...], intensity: float) -> str:
+    def _prompt(self, mood: str, section: int, words: tuple[str, ...], motion: str) -> str:
         vocab = self.style.vocabularies[mood]
         # Colours and art style stay fixed for a section's look; elements and
         # composition move with each drift.
@@ -266,17 +350,17 @@ class Scheduler:
             if second != elements:
                 elements = f"{elements} and {second}"
         parts = [self.style.prefix, ", ".join(words), elements, composition, colour, art]
-        parts += [_motion(intensity), self.style.suffix]
+        parts += [motion, self.style.suffix]
         return _join(*parts)
 
-    def _palette(self, mood: str, frame: FeatureFrame) -> tuple[tuple[int, int, int], ...]:
+    def _palette(self, mood: str, key: str, brightness: float) -> tuple[tuple[int, int, int], ...]:
         """The mood's palette, hue turned a little by key and lightened by brightness."""
         weights = self.style.feature_weights
         hue_shift = 0.0
-        tonic = _tonic_fifths(frame.key)
+        tonic = _tonic_fifths(key)
         if tonic is not None:  # circle of fifths position -> up to +-15 degrees
             hue_shift = (tonic - 5.5) / 5.5 * (15 / 360) * weights["key_colour"]
-        light = 1.0 + (self._mood.brightness - 0.5) * 0.3 * weights["brightness_colour"]
+        light = 1.0 + (brightness - 0.5) * 0.3 * weights["brightness_colour"]
         palette = []
         for red, green, blue in self.style.palettes[mood]:
             h, lightness, s = colorsys.rgb_to_hls(red / 255, green / 255, blue / 255)
@@ -285,7 +369,7 @@ class Scheduler:
         return tuple(palette)
 
     def _explain_entry(self, cue: Cue, event: str, mood: str, frame: FeatureFrame) -> dict:
-        return {
+        entry = {
             "time": round(cue.start, 3),
             "event": event,
             "reason": cue.reason,
@@ -315,6 +399,11 @@ class Scheduler:
                 "is_section_start": frame.is_section_start,
             },
         }
+        if self._planned_section is not None and self.plan is not None:
+            entry["plan"] = self._planned_section.evidence()
+            if event == "build" and self._building is not None:
+                entry["plan"]["building_to"] = self.plan.sections[self._building.section].evidence()
+        return entry
 
 
 def _motion(intensity: float) -> str:

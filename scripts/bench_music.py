@@ -1,0 +1,155 @@
+"""Real-song benchmark: beats, tempo, downbeats, meter, sections, key and mood, offline and live.
+
+    .venv/bin/python scripts/bench_music.py [--quick]
+
+Reference: ../shared/media/reference/NAME.beats and NAME.downbeats, madmom's RNN+DBN
+trackers (a strong tracker's output, not human annotation). Scores are mir_eval's
+F-measure with the standard 70 ms window; live beats are the frames the streaming analyzer
+flagged while the file is pushed block by block as a sound card would, scored after 8 s.
+Writes docs/benchmarks/music.json and docs/benchmarks/music.md.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # the cost targets are for one core
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import datetime  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import mir_eval  # noqa: E402
+import numpy as np  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from audio.analysis import analyze  # noqa: E402
+from audio.source import load_audio  # noqa: E402
+from audio.streaming import StreamingAnalyzer  # noqa: E402
+
+MEDIA = REPO.parent / "shared" / "media"
+LIVE_AFTER = 8.0
+BLOCK = 512
+
+
+def song_path(name: str) -> Path | None:
+    for folder in ("music", "audio"):
+        for path in (MEDIA / folder).glob(name + ".*"):
+            if path.suffix in (".mp3", ".ogg", ".wav", ".flac"):
+                return path
+    return None
+
+
+def f_measure(reference: np.ndarray, estimate: np.ndarray, after: float = 5.0) -> float:
+    """mir_eval beat F (70 ms); both sides trimmed to after `after` s (mir_eval's default 5 s)."""
+    ref, est = reference[reference >= after], estimate[estimate >= after]
+    if len(ref) == 0 or len(est) == 0:
+        return 0.0
+    return float(mir_eval.beat.f_measure(ref, est))
+
+
+def stream(clip) -> tuple[list, float]:
+    """Push the clip through the streaming analyzer in sound-card blocks; (frames, CPU s)."""
+    analyzer = StreamingAnalyzer(clip.sample_rate)
+    frames = []
+    samples = clip.samples
+    started = time.process_time()
+    for start in range(0, len(samples), BLOCK):
+        frames.extend(analyzer.push(samples[start : start + BLOCK]))
+    return frames, time.process_time() - started
+
+
+def evaluate(name: str, live: bool) -> dict:
+    path = song_path(name)
+    clip = load_audio(path)
+    duration = len(clip.samples) / clip.sample_rate
+    started = time.perf_counter()
+    result = analyze(clip)
+    offline_s = time.perf_counter() - started
+    ref_beats = np.loadtxt(MEDIA / "reference" / f"{name}.beats")
+    ref_bars = np.loadtxt(MEDIA / "reference" / f"{name}.downbeats")
+    ref_down = ref_bars[ref_bars[:, 1] == 1, 0]
+    ref_meter = int(ref_bars[:, 1].max())
+    row = {
+        "song": name,
+        "seconds": round(duration, 1),
+        "offline_s": round(offline_s, 2),
+        "beat_f": f_measure(ref_beats, result.beats),
+        # madmom's downbeat tracker taps its own beats, at another level on some songs.
+        "beat_f_vs_downbeat_tracker": f_measure(ref_bars[:, 0], result.beats),
+        "tempo": round(result.tempo, 1),
+        "ref_tempo": round(float(60.0 / np.median(np.diff(ref_beats))), 1),
+        "ref_tempo_downbeat_tracker": round(float(60.0 / np.median(np.diff(ref_bars[:, 0]))), 1),
+        "downbeat_f": f_measure(ref_down, result.downbeats),
+        "meter": result.beats_per_bar,
+        "ref_meter": ref_meter,
+        "key": result.key,
+        "key_confidence": round(result.key_confidence, 2),
+        "sections": len(result.sections),
+        "boundaries_per_minute": round((len(result.sections) - 1) / (duration / 60.0), 2),
+        "labels": "".join(chr(65 + min(s.label, 25)) for s in result.sections),
+    }
+    row["tempo_ok"] = abs(row["tempo"] - row["ref_tempo"]) <= 0.04 * row["ref_tempo"]
+    if live:
+        frames, cpu_s = stream(clip)
+        live_beats = np.array([f.time for f in frames if f.is_beat])
+        live_down = np.array([f.time for f in frames if f.is_downbeat])
+        tail = [f for f in frames if f.time > duration - 10.0 and f.tempo > 0]
+        row.update(
+            {
+                "live_beat_f": f_measure(ref_beats, live_beats, LIVE_AFTER),
+                "live_beat_f_vs_downbeat_tracker": f_measure(
+                    ref_bars[:, 0], live_beats, LIVE_AFTER
+                ),
+                "live_downbeat_f": f_measure(ref_down, live_down, LIVE_AFTER),
+                "live_tempo_end": round(float(np.median([f.tempo for f in tail])), 1)
+                if tail
+                else 0.0,
+                "live_meter_end": frames[-1].beats_per_bar if frames else 0,
+                "live_key_end": frames[-1].key if frames else "",
+                "live_cpu_fraction": round(cpu_s / duration, 4),
+            }
+        )
+    return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()}
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    names = sorted(p.stem for p in (MEDIA / "reference").glob("*.beats"))
+    rows = []
+    for name in names:
+        rows.append(evaluate(name, live=not quick))
+        print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
+    keys = ["beat_f", "beat_f_vs_downbeat_tracker", "downbeat_f"]
+    if not quick:
+        keys += ["live_beat_f", "live_beat_f_vs_downbeat_tracker", "live_downbeat_f"]
+    summary = {k: round(float(np.mean([r[k] for r in rows])), 3) for k in keys}
+    summary["best_level_beat_f"] = round(
+        float(np.mean([max(r["beat_f"], r["beat_f_vs_downbeat_tracker"]) for r in rows])), 3
+    )
+    print(json.dumps(summary))
+    if quick:
+        return
+    out = REPO / "docs" / "benchmarks" / "music.json"
+    out.write_text(
+        json.dumps(
+            {
+                "date": datetime.date.today().isoformat(),
+                "machine": f"{os.cpu_count()}-core {platform.machine()}, {platform.python_version()}",
+                "summary": summary,
+                "songs": rows,
+            },
+            indent=1,
+            ensure_ascii=False,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
