@@ -63,8 +63,9 @@ def make_beat_track(
     quiet_intro: float = 0.0,
     intro_gain_db: float = -24.0,
     hats: bool = True,
+    beats_per_bar: int = 4,
 ) -> SynthTrack:
-    """Render a 4/4 groove with known beats.
+    """Render a groove with known beats and bars (4/4, or 3/4 as a waltz: kick on one).
 
     swing: 0 straight .. 1 triplet feel (the off-beat eighth moves from 1/2 to 2/3 of the beat).
     tempo_change: (time, new_bpm) - the tempo jumps at the first beat after `time`.
@@ -90,10 +91,10 @@ def make_beat_track(
         onsets.append(time)
 
     for index, (beat, period) in enumerate(zip(beats, periods, strict=True)):
-        position = index % 4
-        bass_root, chord = PROGRESSION[(index // 4) % len(PROGRESSION)]
+        position = index % beats_per_bar
+        bass_root, chord = PROGRESSION[(index // beats_per_bar) % len(PROGRESSION)]
         offbeat = beat + period * (0.5 + swing / 6.0)
-        if position in (0, 2):
+        if position == 0 or (beats_per_bar == 4 and position == 2):
             place(sounds.kick(), beat, 0.9)
         else:
             place(sounds.snare(), beat, 0.55)
@@ -102,10 +103,10 @@ def make_beat_track(
             place(sounds.hat(), offbeat, 0.10)
         # Bass: root on every beat, octave up on the off-beat before the next bar.
         place(sounds.bass(bass_root, period * 0.9), beat, 0.45)
-        if position == 3:
+        if position == beats_per_bar - 1:
             place(sounds.bass(bass_root + 12, period * 0.4), offbeat, 0.3)
         if position == 0:
-            bar = period * 4 * 0.98
+            bar = period * beats_per_bar * 0.98
             place(sounds.chord(chord, bar), beat, 0.22)
 
     out = out[:n]
@@ -115,7 +116,7 @@ def make_beat_track(
         samples=samples,
         sample_rate=sample_rate,
         beats=beats,
-        downbeats=beats[::4].copy(),
+        downbeats=beats[::beats_per_bar].copy(),
         onsets=_merge_close(np.asarray(onsets), 0.03),
         bpm=float(bpm),
     )
