@@ -116,17 +116,17 @@ class _Crnn:
         pooled_len = conv.shape[-1] // 2
         pooled = conv[..., : 2 * pooled_len].reshape(*conv.shape[:-1], pooled_len, 2).max(-1)
         flat = pooled.reshape(pooled.shape[0], pooled.shape[1], -1)  # (3, n, 262) channel-major
-        return np.einsum("mnf,mhf->mnh", flat, self.lin0_w) + self.lin0_b[:, None, :]
+        return np.matmul(flat, self.lin0_w.transpose(0, 2, 1)) + self.lin0_b[:, None, :]
 
     def run_lstm(self, x: np.ndarray, state: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         """(3, n, 150) through both LSTM layers, carrying (h, c) per layer in `state`."""
         for layer, (w_ih, w_hh_t, bias) in enumerate(self.lstm):
-            gates_in = np.einsum("mnh,mgh->mng", x, w_ih) + bias[:, None, :]
+            gates_in = np.matmul(x, w_ih.transpose(0, 2, 1)) + bias[:, None, :]
             h, c = state[layer]
             out = np.empty((x.shape[0], x.shape[1], self.hidden), dtype=np.float32)
             size = self.hidden
             for t in range(x.shape[1]):
-                gates = gates_in[:, t] + np.einsum("mh,mhg->mg", h, w_hh_t)
+                gates = gates_in[:, t] + np.matmul(h[:, None, :], w_hh_t)[:, 0]
                 i = _sigmoid(gates[:, :size])
                 f = _sigmoid(gates[:, size : 2 * size])
                 g = np.tanh(gates[:, 2 * size : 3 * size])

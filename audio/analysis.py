@@ -14,7 +14,7 @@ import numpy as np
 from audio.activation import beat_activation
 from audio.features import FeatureFrame
 from audio.rhythm import analyse_rhythm
-from audio.sections import Section, find_sections, section_vectors
+from audio.sections import Section
 from audio.source import AudioClip
 from audio.spectral import (
     EVENT_DELAY,
@@ -24,6 +24,7 @@ from audio.spectral import (
     Conditioner,
     FrontEnd,
 )
+from audio.structure import find_song_sections
 from audio.tonal import MoodTracker, estimate_key
 
 CURVE_NAMES = ("energy", "bass", "mid", "treble", "brightness", "onset", "arousal", "valence")
@@ -215,8 +216,13 @@ def analyze(clip: AudioClip) -> Analysis:
             confidence,
             bool(cond.silent[i]),
         )
-    sections = find_sections(
-        section_vectors(raw.rms_db, raw.band_db, cond.brightness, cond.chroma), duration
+    sections = _describe_sections(
+        find_song_sections(samples, RATE, beats, downbeats, duration),
+        times,
+        arousal,
+        valence,
+        cond.chroma,
+        cond.silent,
     )
     curves = {
         "energy": cond.energy,
@@ -287,3 +293,35 @@ def _beat_in_bar(
     index = np.searchsorted(beats, t + 1e-9, side="right") - 1
     out = np.where(index >= 0, numbers[np.clip(index, 0, None)], 0)
     return out.astype(int)
+
+
+def _describe_sections(
+    sections: list[Section],
+    times: np.ndarray,
+    arousal: np.ndarray,
+    valence: np.ndarray,
+    chroma: np.ndarray,
+    silent: np.ndarray,
+) -> list[Section]:
+    """Each section's key and mean mood over the whole section (its silent frames left out)."""
+    described = []
+    for section in sections:
+        inside = (times >= section.start) & (times < section.end)
+        loud = inside & ~silent
+        use = loud if np.any(loud) else inside
+        if not np.any(use):
+            described.append(section)
+            continue
+        key, _, confidence = estimate_key(chroma[use].mean(axis=0))
+        described.append(
+            Section(
+                section.start,
+                section.end,
+                section.label,
+                key=key,
+                key_confidence=float(confidence),
+                arousal=float(np.clip(arousal[use].mean(), 0.0, 1.0)),
+                valence=float(np.clip(valence[use].mean(), 0.0, 1.0)),
+            )
+        )
+    return described

@@ -24,9 +24,10 @@ from audio.downbeats import OFFBEAT_RATIO
 from audio.meter import _log_densities, bar_space
 from audio.rhythm import PULSE_RATIO
 
-BEAT_MEMORY = 8.0  # beats: time constant of the pulse and off-beat statistics
+BEAT_MEMORY = 16.0  # beats: time constant of the pulse and off-beat statistics (as offline)
 BAR_MEMORY = 8.0  # bars: time constant of the bar-line evidence
 CUE_MEMORY = 64.0  # beats: running mean/variance of each bar-line cue
+START_RATIO = 2.0  # live, a pulse must be this clear to start and PULSE_RATIO clear to go on
 METER_MARGIN = 0.25  # a new meter must beat the current one by this contrast
 PEAK_FRAMES = 2  # activation peaks are looked for within this many frames of a beat
 JUDGE_AT = 6  # frames after a beat starts: its peak is surely heard by then
@@ -54,6 +55,7 @@ class LiveBeats:
         self._next_beat = math.inf  # seconds, on the audio clock
         self.bpm = 0.0
         self.offbeat = False
+        self._pulse = False
         self.bars = _BarLines()
 
     # --- the filter, one activation frame at a time -------------------------------------
@@ -108,9 +110,11 @@ class LiveBeats:
     @property
     def pulse(self) -> bool:
         """A clear pulse: beats stand well above the off-beats (see PULSE_RATIO)."""
-        if self._on.count < 4 or self._between.count < 4:
+        if self._on.count < 6 or self._between.count < 6:
             return False
-        return self._on.value >= PULSE_RATIO * self._between.value
+        ratio = START_RATIO if not self._pulse else PULSE_RATIO
+        self._pulse = self._on.value >= ratio * self._between.value
+        return self._pulse
 
     @property
     def period(self) -> float:
