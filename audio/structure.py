@@ -1,0 +1,256 @@
+"""Song sections with repeat labels, offline: bar-synchronous Laplacian segmentation.
+
+McFee & Ellis 2014, "Analyzing song structure with spectral clustering" (ISMIR), on bars:
+1. Per frame (hop 512): tuning-aware CQT chroma (harmony) and MFCC (timbre; c0 is level).
+2. Averaged per bar, between downbeats. Without downbeats: per ~2 s group of beats, or per
+   2 s block when there are no beats either, so every grid has units of about a bar.
+3. A graph over bars: repetition links (mutual nearest neighbours, kept only where they
+   continue along a diagonal for several bars - a repeated passage, not a chance match)
+   plus sequence links between successive bars, strong where the timbre carries on.
+4. The first k eigenvectors of its normalised Laplacian, clustered with seeded k-means,
+   give each bar a section type; runs of one type are the sections, and a chorus that
+   comes back falls in the same cluster, so it gets the same label.
+5. Clean-up: runs shorter than four bars are absorbed by their closer neighbour, and
+   neighbours that do not differ by a large effect size are merged, so a drone, speech
+   or a slowly evolving pad stays one section instead of churning.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from audio.sections import Section
+
+RATE = 22050
+HOP = 512  # ~23 ms frames: the CQT/MFCC resolution McFee & Ellis use
+N_MFCC = 13
+BLOCK_S = 2.0  # unit length without downbeats: about one bar at 120 BPM
+MIN_BARS = 4  # shortest section: phrases in popular music are 4-16 bars
+MIN_BEATLESS_S = 8.0  # shortest section without bar lines (four 2 s units)
+MIN_SONG_S = 20.0  # shorter clips are one fragment, not a song with a form
+SILENCE_RMS = 1e-4  # -80 dBFS: nothing to segment
+REC_WIDTH = 2  # ignore repetition links to the neighbouring bar: that is continuity, not repetition
+REC_SMOOTH = 5  # diagonal median over 5 bars keeps repeats of >= 3 bars (sections are >= 4)
+EVEC_SMOOTH = 3  # median over 3 bars removes one-bar flickers in the embedding
+MAX_TYPES = 8  # section types in a song: intro/verse/pre/chorus/bridge/solo/outro and one spare
+MIN_EFFECT = 0.8  # Cohen's "large" effect size (1988) between neighbouring sections
+
+
+def find_song_sections(
+    samples: np.ndarray,
+    sample_rate: int,
+    beats: np.ndarray,
+    downbeats: np.ndarray,
+    duration: float,
+) -> list[Section]:
+    """Sections over the whole file; boundaries on downbeats when there are any."""
+    duration = float(duration)
+    whole = [Section(0.0, max(duration, 0.0), 0)]
+    y = np.nan_to_num(np.asarray(samples, dtype=np.float32).ravel())
+    if duration < MIN_SONG_S or len(y) < HOP * 8 or _rms(y) < SILENCE_RMS:
+        return whole
+    edges, min_units = _unit_edges(
+        np.asarray(beats, float), np.asarray(downbeats, float), duration
+    )
+    n_units = len(edges) - 1
+    if n_units < 2 * min_units:
+        return whole
+    chroma, timbre = _frame_features(_resample(y, sample_rate))
+    times = np.arange(chroma.shape[1]) * HOP / RATE
+    chroma_u, timbre_u = _sync(chroma, times, edges), _sync(timbre, times, edges)
+    repeat = np.hstack([_standardise(chroma_u), _standardise(timbre_u)])
+    types = _section_types(repeat, _standardise(timbre_u))
+    runs = _runs(types)
+    runs = _absorb_short(runs, repeat, min_units)
+    runs = _merge_alike(runs, repeat)
+    labels = _first_appearance([label for _, _, label in runs])
+    return [
+        Section(float(edges[a]), float(edges[b]), label)
+        for (a, b, _), label in zip(runs, labels, strict=True)
+    ]
+
+
+def _rms(y: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(y, dtype=np.float64)))) if len(y) else 0.0
+
+
+def _resample(y: np.ndarray, sample_rate: int) -> np.ndarray:
+    if int(sample_rate) == RATE:
+        return y
+    import librosa
+
+    return librosa.resample(y, orig_sr=int(sample_rate), target_sr=RATE).astype(np.float32)
+
+
+def _unit_edges(beats: np.ndarray, downbeats: np.ndarray, duration: float) -> tuple[np.ndarray, int]:
+    """Unit boundaries 0 .. duration on the best grid there is, and the shortest section in units."""
+    downbeats = np.sort(downbeats[(downbeats > 0) & (downbeats < duration)])
+    beats = np.sort(beats[(beats > 0) & (beats < duration)])
+    if len(downbeats) >= 2:
+        grid, min_units = downbeats, MIN_BARS
+    elif len(beats) >= 2:
+        # About a bar's worth of beats per unit, so the constants below mean the same.
+        step = max(1, round(BLOCK_S / float(np.median(np.diff(beats)))))
+        grid = beats[::step]
+        min_units = -1
+    else:
+        grid, min_units = np.arange(BLOCK_S, duration, BLOCK_S), -1
+    unit = float(np.median(np.diff(grid))) if len(grid) >= 2 else BLOCK_S
+    if min_units < 0:
+        min_units = max(2, int(np.ceil(MIN_BEATLESS_S / unit - 1e-6)))
+    # A pickup or tail shorter than half a unit joins its neighbour: no sliver units.
+    grid = grid[(grid >= 0.5 * unit) & (grid <= duration - 0.5 * unit)]
+    return np.concatenate([[0.0], grid, [duration]]), min_units
+
+
+def _frame_features(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Chroma (12, n) and MFCC (13, n) at hop 512."""
+    import librosa
+
+    spectrum = np.abs(librosa.stft(y, n_fft=2048, hop_length=HOP))
+    # Tuning is one number per song: every 4th frame estimates it as well, at a quarter the cost.
+    tuning = librosa.estimate_tuning(S=spectrum[:, ::4], sr=RATE, bins_per_octave=12)
+    cqt = np.abs(
+        librosa.cqt(y, sr=RATE, hop_length=HOP, n_bins=84, bins_per_octave=12, tuning=tuning)
+    )
+    chroma = librosa.feature.chroma_cqt(C=cqt, sr=RATE, hop_length=HOP, bins_per_octave=12)
+    mel = librosa.feature.melspectrogram(S=spectrum**2, sr=RATE, n_mels=128)
+    mfcc = librosa.feature.mfcc(S=librosa.power_to_db(mel, ref=1.0, top_db=None), n_mfcc=N_MFCC)
+    n = min(chroma.shape[1], mfcc.shape[1])
+    return chroma[:, :n], mfcc[:, :n]
+
+
+def _sync(features: np.ndarray, times: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Mean of the frames inside each unit -> (units, dims)."""
+    starts = np.searchsorted(times, edges[:-1])
+    starts = np.minimum(starts, len(times) - 1)
+    starts = np.maximum.accumulate(starts)
+    sums = np.add.reduceat(features, starts, axis=1)
+    counts = np.diff(np.append(starts, len(times)))
+    out = sums / np.maximum(counts, 1)
+    # A unit with no frame of its own (only if units were shorter than a hop) copies the next.
+    empty = np.flatnonzero(counts == 0)
+    for i in empty[::-1]:
+        out[:, i] = out[:, min(i + 1, out.shape[1] - 1)]
+    return out.T
+
+
+def _standardise(x: np.ndarray) -> np.ndarray:
+    """z-score per dimension, then scale the group to unit total variance (groups weigh alike)."""
+    z = (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-8)
+    return z / np.sqrt(x.shape[1])
+
+
+def _section_types(repeat: np.ndarray, local: np.ndarray) -> np.ndarray:
+    """A section type per unit from the Laplacian embedding (McFee & Ellis 2014, eq. 2-10)."""
+    import librosa
+    import scipy.ndimage
+    import scipy.sparse.csgraph
+
+    n = len(repeat)
+    recurrence = librosa.segment.recurrence_matrix(
+        repeat.T, width=REC_WIDTH, metric="cosine", mode="affinity", sym=True
+    )
+    enhance = librosa.segment.timelag_filter(scipy.ndimage.median_filter)
+    recurrence = enhance(recurrence, size=(1, REC_SMOOTH))
+    step = np.sum(np.diff(local, axis=0) ** 2, axis=1)
+    path = np.exp(-step / (np.median(step) + 1e-12))
+    sequence = np.diag(path, k=1) + np.diag(path, k=-1)
+    # Balance the two so a bar's random walk is as likely to jump to a repeat as to step on.
+    deg_seq, deg_rec = sequence.sum(axis=1), recurrence.sum(axis=1)
+    mu = deg_seq.dot(deg_seq + deg_rec) / (np.sum((deg_seq + deg_rec) ** 2) + 1e-12)
+    affinity = mu * recurrence + (1 - mu) * sequence
+    laplacian = scipy.sparse.csgraph.laplacian(affinity, normed=True)
+    evals, evecs = np.linalg.eigh(laplacian)
+    evecs = scipy.ndimage.median_filter(evecs, size=(EVEC_SMOOTH, 1))
+    k = _choose_types(evals, n)
+    return _cluster(evecs, k)
+
+
+def _choose_types(evals: np.ndarray, n: int) -> int:
+    """Eigengap heuristic (von Luxburg 2007): k where the spectrum jumps most, up to MAX_TYPES."""
+    top = min(MAX_TYPES, n // MIN_BARS)
+    if top < 2:
+        return 1
+    gaps = np.diff(evals[: top + 1])
+    return int(np.argmax(gaps[1:]) + 2)
+
+
+def _cluster(evecs: np.ndarray, k: int) -> np.ndarray:
+    from sklearn.cluster import KMeans
+
+    if k <= 1:
+        return np.zeros(len(evecs), dtype=int)
+    norm = np.sqrt(np.cumsum(evecs**2, axis=1))
+    x = evecs[:, :k] / (norm[:, k - 1 : k] + 1e-5)
+    return KMeans(n_clusters=k, n_init=10, random_state=0).fit_predict(x)
+
+
+Run = tuple[int, int, int]  # first unit, end unit (exclusive), type
+
+
+def _runs(types: np.ndarray) -> list[Run]:
+    cuts = np.flatnonzero(np.diff(types)) + 1
+    starts = np.concatenate([[0], cuts])
+    ends = np.concatenate([cuts, [len(types)]])
+    return [(int(a), int(b), int(types[a])) for a, b in zip(starts, ends, strict=True)]
+
+
+def _join(runs: list[Run], i: int, keep: int) -> list[Run]:
+    """Merge runs i and i+1, keeping the type of run `keep` (i or i+1); fuse equal neighbours."""
+    merged = (runs[i][0], runs[i + 1][1], runs[keep][2])
+    out = runs[:i] + [merged] + runs[i + 2 :]
+    fused: list[Run] = []
+    for run in out:
+        if fused and fused[-1][2] == run[2]:
+            fused[-1] = (fused[-1][0], run[1], run[2])
+        else:
+            fused.append(run)
+    return fused
+
+
+def _absorb_short(runs: list[Run], x: np.ndarray, min_units: int) -> list[Run]:
+    """The shortest run under `min_units` joins the neighbour it sounds closer to, until none is left."""
+    while len(runs) > 1:
+        lengths = [b - a for a, b, _ in runs]
+        i = int(np.argmin(lengths))
+        if lengths[i] >= min_units:
+            break
+        mean = x[runs[i][0] : runs[i][1]].mean(axis=0)
+        options = [j for j in (i - 1, i + 1) if 0 <= j < len(runs)]
+        j = min(options, key=lambda j: np.linalg.norm(x[runs[j][0] : runs[j][1]].mean(axis=0) - mean))
+        runs = _join(runs, min(i, j), keep=j)
+    return runs
+
+
+def effect_size(a: np.ndarray, b: np.ndarray) -> float:
+    """Standardised distance between two sets of unit vectors (a multivariate Cohen's d).
+
+    Squared mean difference minus what sampling noise alone would give, over the pooled
+    within-section variance; ~0 for two halves of one steady sound however long they are.
+    """
+    if len(a) < 2 or len(b) < 2:
+        return 0.0
+    va, vb = a.var(axis=0, ddof=1).sum(), b.var(axis=0, ddof=1).sum()
+    diff = float(np.sum((a.mean(axis=0) - b.mean(axis=0)) ** 2)) - va / len(a) - vb / len(b)
+    return float(np.sqrt(max(diff, 0.0) / ((va + vb) / 2 + 1e-12)))
+
+
+def _merge_alike(runs: list[Run], x: np.ndarray) -> list[Run]:
+    """Merge the least different neighbours while their effect size is below MIN_EFFECT."""
+    while len(runs) > 1:
+        sizes = [
+            effect_size(x[runs[i][0] : runs[i][1]], x[runs[i + 1][0] : runs[i + 1][1]])
+            for i in range(len(runs) - 1)
+        ]
+        i = int(np.argmin(sizes))
+        if sizes[i] >= MIN_EFFECT:
+            break
+        longer = i if runs[i][1] - runs[i][0] >= runs[i + 1][1] - runs[i + 1][0] else i + 1
+        runs = _join(runs, i, keep=longer)
+    return runs
+
+
+def _first_appearance(labels: list[int]) -> list[int]:
+    order: dict[int, int] = {}
+    return [order.setdefault(label, len(order)) for label in labels]
