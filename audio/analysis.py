@@ -160,9 +160,7 @@ class Analysis:
 
 def resample_to_analysis_rate(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     """Mono float32 at RATE, finite and clipped: the one resampling step for offline input."""
-    from math import gcd
-
-    from scipy.signal import resample_poly
+    import soxr  # librosa's resampler: high quality and ~10x faster than a polyphase filter
 
     data = np.asarray(samples, dtype=np.float64)
     if data.ndim == 2:
@@ -170,8 +168,7 @@ def resample_to_analysis_rate(samples: np.ndarray, sample_rate: int) -> np.ndarr
     data = np.nan_to_num(data, nan=0.0, posinf=1.0, neginf=-1.0)
     data = np.clip(data, -1.0, 1.0)
     if sample_rate != RATE and len(data):
-        g = gcd(int(sample_rate), RATE)
-        data = resample_poly(data, RATE // g, int(sample_rate) // g)
+        data = soxr.resample(data, int(sample_rate), RATE, quality="HQ")
     return np.clip(data, -1.0, 1.0).astype(np.float32)
 
 

@@ -6,7 +6,9 @@ standard cue in the downbeat literature (Goto 2001; Papadopoulos & Peeters 2011;
 Durand, Bello, David, Richard 2016):
 - the network's downbeat share (downbeat / (beat + downbeat)) at the beat,
 - a low-frequency onset (kick, bass note) at the beat,
-- a harmonic change: the chroma of the beat after differs from the beat before.
+- a harmonic change: the chroma of the bar that would start at this beat differs from
+  the chroma of the bar before it (chords change with the bar; a wrong phase straddles
+  two chords, so neighbouring "bars" sound alike). This cue depends on the meter.
 Each is standardised over the song and the three are summed with equal weight (no
 weight is fitted to any song). A beat-level HMM then walks the bar positions, stepping
 one position per beat with a small chance of a phase jump (a 2/4 bar in a 4/4 song), and
@@ -17,6 +19,8 @@ the meter whose bar lines stand out most clearly wins.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -55,32 +59,47 @@ def beat_chroma(chroma: np.ndarray, chroma_rate: float, beats: np.ndarray) -> np
     return np.asarray(rows) if rows else np.zeros((0, 12))
 
 
-def harmonic_change(per_beat_chroma: np.ndarray) -> np.ndarray:
-    """Cosine distance between each beat's chroma and the previous beat's (0 for the first)."""
-    change = np.zeros(len(per_beat_chroma))
-    if len(per_beat_chroma) < 2:
+def bar_change(per_beat_chroma: np.ndarray, beats_per_bar: int) -> np.ndarray:
+    """Cosine distance between the bar-long chroma after each beat and the bar-long one before."""
+    m, n = beats_per_bar, len(per_beat_chroma)
+    change = np.zeros(n)
+    if n < 2 * m + 1:
         return change
-    a, b = per_beat_chroma[:-1], per_beat_chroma[1:]
-    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
-    cosine = np.where(norms > 1e-9, (a * b).sum(axis=1) / np.maximum(norms, 1e-9), 1.0)
-    change[1:] = 1.0 - cosine
+    sums = np.vstack([np.zeros(12), np.cumsum(per_beat_chroma, axis=0)])
+    index = np.arange(m, n - m + 1)
+    after = sums[index + m] - sums[index]
+    before = sums[index] - sums[index - m]
+    norms = np.linalg.norm(after, axis=1) * np.linalg.norm(before, axis=1)
+    cosine = np.where(norms > 1e-9, (after * before).sum(axis=1) / np.maximum(norms, 1e-9), 1.0)
+    change[index] = 1.0 - cosine
     return change
 
 
-def bar_evidence(
+@dataclass(frozen=True)
+class BeatCues:
+    """What each beat offers as evidence of a bar start (see the module docstring)."""
+
+    share: np.ndarray  # network's downbeat / (beat + downbeat) at the beat
+    bass: np.ndarray  # low-frequency onset at the beat
+    chroma: np.ndarray  # (beats, 12) mean chroma from each beat to the next
+
+    def evidence(self, beats_per_bar: int) -> np.ndarray:
+        change = bar_change(self.chroma, beats_per_bar)
+        return _standard(self.share) + _standard(self.bass) + _standard(change)
+
+
+def beat_cues(
     beats: np.ndarray,
     activation: np.ndarray,
     fps: float,
     chroma: np.ndarray,
     chroma_rate: float,
-) -> np.ndarray:
-    """Per-beat evidence (standardised sum of the three cues) that a bar starts there."""
+) -> BeatCues:
     frames = np.round(beats * fps)
     total = activation[:, 0] + activation[:, 1]
     share = local_peak(activation[:, 1], frames) / (local_peak(total, frames) + 1e-6)
     bass = local_peak(activation[:, 2], frames)
-    change = harmonic_change(beat_chroma(chroma, chroma_rate, beats))
-    return _standard(share) + _standard(bass) + _standard(change)
+    return BeatCues(share, bass, beat_chroma(chroma, chroma_rate, beats))
 
 
 def _standard(values: np.ndarray) -> np.ndarray:
@@ -106,17 +125,21 @@ def bar_positions(evidence: np.ndarray, beats_per_bar: int) -> np.ndarray:
     return path
 
 
-def choose_bars(evidence: np.ndarray, meters=METERS) -> tuple[int, np.ndarray]:
-    """(beats_per_bar, beat numbers 1..N): the meter whose bar lines stand out most."""
+def choose_bars(cues: BeatCues | np.ndarray, meters=METERS) -> tuple[int, np.ndarray]:
+    """(beats_per_bar, beat numbers 1..N): the meter whose bar lines stand out most.
+
+    `cues` may also be one evidence value per beat, used for every meter."""
     best: tuple[float, int, np.ndarray] | None = None
+    n = len(cues.share) if isinstance(cues, BeatCues) else len(cues)
     for meter in meters:
-        if len(evidence) < 2 * meter:
+        if n < 2 * meter:
             continue
+        evidence = cues.evidence(meter) if isinstance(cues, BeatCues) else np.asarray(cues)
         positions = bar_positions(evidence, meter)
         first = positions == 0
         contrast = float(evidence[first].mean() - evidence[~first].mean())
         if best is None or contrast > best[0]:
             best = (contrast, meter, positions)
     if best is None:
-        return 4, (np.arange(len(evidence)) % 4) + 1
+        return 4, (np.arange(n) % 4) + 1
     return best[1], best[2] + 1

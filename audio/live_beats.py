@@ -28,7 +28,9 @@ BEAT_MEMORY = 16.0  # beats: time constant of the pulse and off-beat statistics 
 BAR_MEMORY = 8.0  # bars: time constant of the bar-line evidence
 CUE_MEMORY = 64.0  # beats: running mean/variance of each bar-line cue
 START_RATIO = 2.0  # live, a pulse must be this clear to start and PULSE_RATIO clear to go on
-METER_MARGIN = 0.25  # a new meter must beat the current one by this contrast
+METER_MARGIN = 0.5  # standard deviations of evidence: a new meter must be clearly better
+METER_BEATS = 32  # ... and only after eight bars of four have been heard
+METERS_LIVE = (3, 4)  # a new meter must beat the current one by this contrast
 PEAK_FRAMES = 2  # activation peaks are looked for within this many frames of a beat
 JUDGE_AT = 6  # frames after a beat starts: its peak is surely heard by then
 
@@ -47,6 +49,7 @@ class LiveBeats:
         # The filter enters a beat where the activation starts to rise; its peak (where a
         # listener hears the beat) comes a frame or two later, so measure that lag.
         self._peak_lag = _Mean(BEAT_MEMORY)
+        self._last_peak: int | None = None  # activation frame of the last beat's peak
         self._frames = 0
         self._on = _Mean(BEAT_MEMORY)  # total activation at the filter's beats
         self._between = _Mean(BEAT_MEMORY)  # ... and half-way between them
@@ -84,9 +87,13 @@ class LiveBeats:
         k = int(np.argmax(per_tempo))
         states = slice(space.first[0, k], space.last[0, k] + 1)
         position = int(np.argmax(self._alpha[states]))
-        interval = int(space.intervals[k])
+        # The period: the posterior mean over tempi near the best one (not the argmax, which
+        # hops between neighbouring integer intervals and moves the predicted beat with it).
+        near = np.abs(np.log2(space.intervals / space.intervals[k])) < 0.1
+        weights = per_tempo * near
+        interval = float((weights * space.intervals).sum() / max(weights.sum(), 1e-12))
         self.bpm = 60.0 * self.fps / interval
-        half = interval // 2
+        half = int(space.intervals[k]) // 2
         total = self._recent[:, BEAT] + self._recent[:, DOWNBEAT]
         bass = self._recent[:, BASS_ONSET]
         near = slice(JUDGE_AT - 2 * PEAK_FRAMES - 1, None)  # a few frames around a point
@@ -94,6 +101,7 @@ class LiveBeats:
             self._on.add(total.max())
             self._bass_on.add(bass.max())
             self._peak_lag.add(float(np.argmax(total)))  # row 0 is the beat's first frame
+            self._last_peak = self._frames - 1 - JUDGE_AT + int(np.argmax(total))
         elif position == half + PEAK_FRAMES:  # half-way between two beats
             self._between.add(total[near].max())
             self._bass_between.add(bass[near].max())
@@ -101,10 +109,17 @@ class LiveBeats:
             ratio = self._bass_between.value / max(self._bass_on.value, 1e-9)
             self.offbeat = ratio > (OFFBEAT_RATIO if not self.offbeat else 1.0)
         now = (self._frames - 1) / self.fps  # the centre of the newest activation frame
-        lag = self._peak_lag.value if self._peak_lag.count else 0.0
-        frames_to_beat = interval - position + lag + (half if self.offbeat else 0)
+        if self._last_peak is None:
+            lag = self._peak_lag.value if self._peak_lag.count else 0.0
+            beat_frame = self._frames - 1 - position + lag
+        else:  # the last beat heard, where its activation peaked
+            beat_frame = float(self._last_peak)
+        beat_frame += half if self.offbeat else 0
+        frames_to_beat = beat_frame + interval - (self._frames - 1)
         while frames_to_beat > interval:
             frames_to_beat -= interval
+        while frames_to_beat < -0.5 * interval:
+            frames_to_beat += interval
         self._next_beat = now + frames_to_beat / self.fps
 
     @property
@@ -161,34 +176,44 @@ class _Standard:
 
 
 class _BarLines:
-    """Bar-line evidence per position for 3 and 4 beats a bar; picks meter and downbeat."""
+    """Bar-line evidence per position for 3 and 4 beats a bar; picks meter and downbeat.
+
+    The cues are the offline ones (audio.downbeats.BeatCues); the bar-long harmonic change
+    at a beat is known once the bar after it has been heard, so a beat's evidence arrives
+    `beats_per_bar` beats late: the bar lines settle after a few bars and then hold.
+    """
 
     def __init__(self) -> None:
-        self._cues = [_Standard(CUE_MEMORY) for _ in range(3)]
-        self._slots = {3: np.zeros(3), 4: np.zeros(4)}
+        self._share, self._bass = _Standard(CUE_MEMORY), _Standard(CUE_MEMORY)
+        self._change = {m: _Standard(CUE_MEMORY) for m in METERS_LIVE}
+        self._slots = {m: np.zeros(m) for m in METERS_LIVE}
+        self._history: list[tuple[float, float, np.ndarray]] = []  # (share z, bass z, chroma)
         self._count = 0  # beats counted since the start
-        self._previous_chroma: np.ndarray | None = None
         self.beats_per_bar = 4
 
     def add_beat(self, share: float, bass: float, chroma: np.ndarray) -> None:
-        """Evidence for the beat that just ended (its chroma ran from it to this beat)."""
-        change = 0.0
-        if self._previous_chroma is not None:
-            norm = float(np.linalg.norm(chroma) * np.linalg.norm(self._previous_chroma))
-            if norm > 1e-9:
-                change = 1.0 - float(np.dot(chroma, self._previous_chroma)) / norm
-        self._previous_chroma = chroma
-        evidence = sum(cue(x) for cue, x in zip(self._cues, (share, bass, change), strict=True))
-        for meter, slots in self._slots.items():
-            slots *= math.exp(-1.0 / (BAR_MEMORY * meter))
-            slots[self._count % meter] += evidence
+        """Cues of the beat that just ended (its chroma ran from it to the next beat)."""
+        self._history.append((self._share(share), self._bass(bass), np.asarray(chroma, float)))
+        del self._history[: -2 * max(METERS_LIVE) - 1]
         self._count += 1
+        for meter, slots in self._slots.items():
+            if len(self._history) < 2 * meter:
+                continue
+            chromas = [h[2] for h in self._history[-2 * meter :]]
+            before, after = np.sum(chromas[:meter], axis=0), np.sum(chromas[meter:], axis=0)
+            norm = float(np.linalg.norm(before) * np.linalg.norm(after))
+            change = 1.0 - float(np.dot(before, after)) / norm if norm > 1e-9 else 0.0
+            share_z, bass_z, _ = self._history[-meter]  # the beat where that bar starts
+            index = self._count - meter  # its beat index
+            evidence = share_z + bass_z + self._change[meter](change)
+            slots[index % meter] += (evidence - slots[index % meter]) / BAR_MEMORY
         self._choose_meter()
 
     def _choose_meter(self) -> None:
         contrast = {m: _contrast(s) for m, s in self._slots.items()}
         other = 3 if self.beats_per_bar == 4 else 4
-        if self._count >= 16 and contrast[other] > contrast[self.beats_per_bar] + METER_MARGIN:
+        settled = self._count >= METER_BEATS
+        if settled and contrast[other] > contrast[self.beats_per_bar] + METER_MARGIN:
             self.beats_per_bar = other
 
     def number(self, beat_index: int) -> int:
@@ -199,6 +224,6 @@ class _BarLines:
 
 
 def _contrast(slots: np.ndarray) -> float:
+    """How far the strongest bar position stands above the others (in evidence units)."""
     best = int(np.argmax(slots))
-    others = np.delete(slots, best)
-    return float((slots[best] - others.mean()) / max(np.abs(slots).sum(), 1e-9))
+    return float(slots[best] - np.delete(slots, best).mean())

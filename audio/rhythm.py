@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from audio.activation import FPS
-from audio.downbeats import bar_evidence, choose_bars, local_peak, offbeat_shift
+from audio.downbeats import beat_cues, choose_bars, local_peak, offbeat_shift
 from audio.meter import track_bars
 
 PULSE_RATIO = 1.5  # over a song, beat peaks must stand this far above the off-beats
@@ -59,8 +59,7 @@ def analyse_rhythm(
     beats = offbeat_shift(beats, activation[:, 2], fps)
     if len(beats) < MIN_BEATS:
         return NO_RHYTHM
-    evidence = bar_evidence(beats, activation, fps, chroma, chroma_rate)
-    meter, numbers = choose_bars(evidence)
+    meter, numbers = choose_bars(beat_cues(beats, activation, fps, chroma, chroma_rate))
     times, bpm = local_tempo(beats)
     return Rhythm(beats, numbers, meter, float(60.0 / np.median(np.diff(beats))), times, bpm)
 

@@ -74,8 +74,14 @@ def run(args: argparse.Namespace) -> int:
         report = online_report(clip)
     else:
         from audio.analysis import analyze
+        from visualizer.plan import build_plan
 
-        report = offline_report(analyze(clip))
+        analysis = analyze(clip)
+        report = offline_report(analysis)
+        # The mood a render will draw for each section: the plan's, which pools repeats.
+        planned = build_plan(analysis).sections
+        for entry, section in zip(report["sections"], planned, strict=False):
+            entry.setdefault("mood", section.look.mood)
     report["mode_of_analysis"] = "online" if args.online else "offline"
     report["source"] = str(args.song)
     complete(report)
