@@ -10,12 +10,15 @@ McFee & Ellis 2014, "Analyzing song structure with spectral clustering" (ISMIR),
 4. The first k eigenvectors of its normalised Laplacian, clustered with seeded k-means,
    give each bar a section type; runs of one type are the sections, and a chorus that
    comes back falls in the same cluster, so it gets the same label.
-5. Clean-up: runs shorter than four bars are absorbed by their closer neighbour, and
-   neighbours that do not differ by a large effect size are merged, so a drone, speech
-   or a slowly evolving pad stays one section instead of churning.
+5. Clean-up: runs shorter than four bars join the neighbour they sound closer to;
+   neighbours whose spectral envelopes differ by less than ~1 dB merge (a drone or noise
+   stays one section); without bar lines (speech, whale song, ambient) neighbours must
+   also differ by a large effect size, so only big contrasts count and nothing churns.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -32,8 +35,15 @@ SILENCE_RMS = 1e-4  # -80 dBFS: nothing to segment
 REC_WIDTH = 2  # ignore repetition links to the neighbouring bar: that is continuity, not repetition
 REC_SMOOTH = 5  # diagonal median over 5 bars keeps repeats of >= 3 bars (sections are >= 4)
 EVEC_SMOOTH = 3  # median over 3 bars removes one-bar flickers in the embedding
+KMEANS_STARTS = 10  # fixed seeds: the same answer every run
 MAX_TYPES = 8  # section types in a song: intro/verse/pre/chorus/bridge/solo/outro and one spare
-MIN_EFFECT = 0.8  # Cohen's "large" effect size (1988) between neighbouring sections
+LONG_BARS = 16  # sections are usually 4-16 bars: a median beyond means the form was missed
+LONG_BEATLESS_S = 32.0  # the same scale (16 bars of 2 s) without bar lines
+N_MELS = 128
+MIN_CHANGE_DB = 1.0  # spectral-envelope change below ~1 dB (level JND) is not a new section
+MIN_EFFECT = 0.8  # without bars: neighbours must differ by Cohen's "large" effect (1988)
+
+Run = tuple[int, int, int]  # first unit, end unit (exclusive), section type
 
 
 def find_song_sections(
@@ -49,20 +59,21 @@ def find_song_sections(
     y = np.nan_to_num(np.asarray(samples, dtype=np.float32).ravel())
     if duration < MIN_SONG_S or len(y) < HOP * 8 or _rms(y) < SILENCE_RMS:
         return whole
-    edges, min_units = _unit_edges(
-        np.asarray(beats, float), np.asarray(downbeats, float), duration
-    )
-    n_units = len(edges) - 1
-    if n_units < 2 * min_units:
+    edges, on_bars = _unit_edges(np.asarray(beats, float), np.asarray(downbeats, float), duration)
+    unit_s = float(np.median(np.diff(edges)))
+    min_units = MIN_BARS if on_bars else max(2, int(np.ceil(MIN_BEATLESS_S / unit_s - 1e-6)))
+    long_units = LONG_BARS if on_bars else LONG_BEATLESS_S / unit_s
+    if len(edges) - 1 < 2 * min_units:
         return whole
-    chroma, timbre = _frame_features(_resample(y, sample_rate))
+    chroma, mfcc = _frame_features(_resample(y, sample_rate))
     times = np.arange(chroma.shape[1]) * HOP / RATE
-    chroma_u, timbre_u = _sync(chroma, times, edges), _sync(timbre, times, edges)
-    repeat = np.hstack([_standardise(chroma_u), _standardise(timbre_u)])
-    types = _section_types(repeat, _standardise(timbre_u))
-    runs = _runs(types)
-    runs = _absorb_short(runs, repeat, min_units)
-    runs = _merge_alike(runs, repeat)
+    chroma_u, mfcc_u = _sync(chroma, times, edges), _sync(mfcc, times, edges)
+    x = np.hstack([_standardise(chroma_u), _standardise(mfcc_u)])
+    evals, evecs = _embedding(x, _standardise(mfcc_u))
+    runs = _segment(evecs, evals, x, min_units, long_units)
+    runs = _merge_while(runs, lambda a, b: _envelope_change_db(mfcc_u[a], mfcc_u[b]), MIN_CHANGE_DB)
+    if not on_bars:
+        runs = _merge_while(runs, lambda a, b: effect_size(x[a], x[b]), MIN_EFFECT)
     labels = _first_appearance([label for _, _, label in runs])
     return [
         Section(float(edges[a]), float(edges[b]), label)
@@ -82,25 +93,23 @@ def _resample(y: np.ndarray, sample_rate: int) -> np.ndarray:
     return librosa.resample(y, orig_sr=int(sample_rate), target_sr=RATE).astype(np.float32)
 
 
-def _unit_edges(beats: np.ndarray, downbeats: np.ndarray, duration: float) -> tuple[np.ndarray, int]:
-    """Unit boundaries 0 .. duration on the best grid there is, and the shortest section in units."""
-    downbeats = np.sort(downbeats[(downbeats > 0) & (downbeats < duration)])
-    beats = np.sort(beats[(beats > 0) & (beats < duration)])
+def _unit_edges(
+    beats: np.ndarray, downbeats: np.ndarray, duration: float
+) -> tuple[np.ndarray, bool]:
+    """Unit boundaries from 0 to duration on the best grid there is; True when units are bars."""
+    downbeats = np.unique(downbeats[(downbeats > 0) & (downbeats < duration)])
+    beats = np.unique(beats[(beats > 0) & (beats < duration)])
     if len(downbeats) >= 2:
-        grid, min_units = downbeats, MIN_BARS
+        grid = downbeats
     elif len(beats) >= 2:
-        # About a bar's worth of beats per unit, so the constants below mean the same.
-        step = max(1, round(BLOCK_S / float(np.median(np.diff(beats)))))
-        grid = beats[::step]
-        min_units = -1
+        # About a bar's worth of beats per unit, so the constants mean the same on every grid.
+        grid = beats[:: max(1, round(BLOCK_S / float(np.median(np.diff(beats)))))]
     else:
-        grid, min_units = np.arange(BLOCK_S, duration, BLOCK_S), -1
+        grid = np.arange(BLOCK_S, duration, BLOCK_S)
     unit = float(np.median(np.diff(grid))) if len(grid) >= 2 else BLOCK_S
-    if min_units < 0:
-        min_units = max(2, int(np.ceil(MIN_BEATLESS_S / unit - 1e-6)))
     # A pickup or tail shorter than half a unit joins its neighbour: no sliver units.
     grid = grid[(grid >= 0.5 * unit) & (grid <= duration - 0.5 * unit)]
-    return np.concatenate([[0.0], grid, [duration]]), min_units
+    return np.concatenate([[0.0], grid, [duration]]), len(downbeats) >= 2
 
 
 def _frame_features(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -114,7 +123,7 @@ def _frame_features(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         librosa.cqt(y, sr=RATE, hop_length=HOP, n_bins=84, bins_per_octave=12, tuning=tuning)
     )
     chroma = librosa.feature.chroma_cqt(C=cqt, sr=RATE, hop_length=HOP, bins_per_octave=12)
-    mel = librosa.feature.melspectrogram(S=spectrum**2, sr=RATE, n_mels=128)
+    mel = librosa.feature.melspectrogram(S=spectrum**2, sr=RATE, n_mels=N_MELS)
     mfcc = librosa.feature.mfcc(S=librosa.power_to_db(mel, ref=1.0, top_db=None), n_mfcc=N_MFCC)
     n = min(chroma.shape[1], mfcc.shape[1])
     return chroma[:, :n], mfcc[:, :n]
@@ -141,52 +150,84 @@ def _standardise(x: np.ndarray) -> np.ndarray:
     return z / np.sqrt(x.shape[1])
 
 
-def _section_types(repeat: np.ndarray, local: np.ndarray) -> np.ndarray:
-    """A section type per unit from the Laplacian embedding (McFee & Ellis 2014, eq. 2-10)."""
+def _embedding(repeat: np.ndarray, local: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvectors of the normalised Laplacian of the bar graph (McFee & Ellis 2014, eq. 2-10)."""
     import librosa
     import scipy.ndimage
     import scipy.sparse.csgraph
 
-    n = len(repeat)
+    # sqrt(n) mutual neighbours (librosa's default is twice that): with bars, not beats, as
+    # vertices, more would tie a part heard only once to the rest through chance matches.
     recurrence = librosa.segment.recurrence_matrix(
-        repeat.T, width=REC_WIDTH, metric="cosine", mode="affinity", sym=True
+        repeat.T,
+        k=int(np.ceil(np.sqrt(len(repeat)))),
+        width=REC_WIDTH,
+        metric="cosine",
+        mode="affinity",
+        sym=True,
     )
     enhance = librosa.segment.timelag_filter(scipy.ndimage.median_filter)
     recurrence = enhance(recurrence, size=(1, REC_SMOOTH))
+    recurrence = 0.5 * (recurrence + recurrence.T)  # the lag-domain filter is not symmetric
     step = np.sum(np.diff(local, axis=0) ** 2, axis=1)
     path = np.exp(-step / (np.median(step) + 1e-12))
     sequence = np.diag(path, k=1) + np.diag(path, k=-1)
     # Balance the two so a bar's random walk is as likely to jump to a repeat as to step on.
     deg_seq, deg_rec = sequence.sum(axis=1), recurrence.sum(axis=1)
     mu = deg_seq.dot(deg_seq + deg_rec) / (np.sum((deg_seq + deg_rec) ** 2) + 1e-12)
+    mu = mu if recurrence.any() else 0.0  # nothing repeats: the sequence alone
     affinity = mu * recurrence + (1 - mu) * sequence
     laplacian = scipy.sparse.csgraph.laplacian(affinity, normed=True)
     evals, evecs = np.linalg.eigh(laplacian)
-    evecs = scipy.ndimage.median_filter(evecs, size=(EVEC_SMOOTH, 1))
-    k = _choose_types(evals, n)
-    return _cluster(evecs, k)
+    return evals, scipy.ndimage.median_filter(evecs, size=(EVEC_SMOOTH, 1))
 
 
-def _choose_types(evals: np.ndarray, n: int) -> int:
-    """Eigengap heuristic (von Luxburg 2007): k where the spectrum jumps most, up to MAX_TYPES."""
-    top = min(MAX_TYPES, n // MIN_BARS)
+def _segment(
+    evecs: np.ndarray, evals: np.ndarray, x: np.ndarray, min_units: int, long_units: float
+) -> list[Run]:
+    """Runs of section types: k-means on the first k eigenvectors, short runs absorbed.
+
+    k is the eigengap (von Luxburg 2007): the number of weakly linked groups of bars the
+    graph shows. When that leaves the median section longer than 16 bars (the long end of
+    the usual 4-16), one dominant split (an intro against the rest) may hide the finer form:
+    k grows until the sections reach that scale, but a boundary only the finer k adds must
+    separate sound that differs by a large effect size, or it is dropped again.
+    """
+    top = min(MAX_TYPES, len(x) // min_units)
     if top < 2:
-        return 1
-    gaps = np.diff(evals[: top + 1])
-    return int(np.argmax(gaps[1:]) + 2)
+        return [(0, len(x), 0)]
+    k = int(np.argmax(np.diff(evals[1 : top + 1]))) + 2
+    base = _absorb_short(_runs(_cluster(evecs, k)), x, min_units)
+    kept = {b for _, b, _ in base}
+    for finer in range(k + 1, top + 1):
+        if _median_length(base) <= long_units:
+            break
+        runs = _absorb_short(_runs(_cluster(evecs, finer)), x, min_units)
+        runs = _merge_while(
+            runs, lambda a, b: np.inf if a.stop in kept else effect_size(x[a], x[b]), MIN_EFFECT
+        )
+        if _median_length(runs) < _median_length(base):
+            base = runs
+    return base
+
+
+def _median_length(runs: list[Run]) -> float:
+    return float(np.median([b - a for a, b, _ in runs]))
 
 
 def _cluster(evecs: np.ndarray, k: int) -> np.ndarray:
-    from sklearn.cluster import KMeans
+    """k-means on the first k eigenvectors, rows normalised (eq. 11); best of 10 seeded starts."""
+    from scipy.cluster.vq import kmeans2
 
-    if k <= 1:
-        return np.zeros(len(evecs), dtype=int)
     norm = np.sqrt(np.cumsum(evecs**2, axis=1))
     x = evecs[:, :k] / (norm[:, k - 1 : k] + 1e-5)
-    return KMeans(n_clusters=k, n_init=10, random_state=0).fit_predict(x)
-
-
-Run = tuple[int, int, int]  # first unit, end unit (exclusive), type
+    best, best_cost = np.zeros(len(x), dtype=int), np.inf
+    for seed in range(KMEANS_STARTS):
+        centres, labels = kmeans2(x, k, minit="++", seed=seed)
+        cost = float(np.sum((x - centres[labels]) ** 2))
+        if cost < best_cost:
+            best, best_cost = labels, cost
+    return best
 
 
 def _runs(types: np.ndarray) -> list[Run]:
@@ -218,7 +259,9 @@ def _absorb_short(runs: list[Run], x: np.ndarray, min_units: int) -> list[Run]:
             break
         mean = x[runs[i][0] : runs[i][1]].mean(axis=0)
         options = [j for j in (i - 1, i + 1) if 0 <= j < len(runs)]
-        j = min(options, key=lambda j: np.linalg.norm(x[runs[j][0] : runs[j][1]].mean(axis=0) - mean))
+        j = min(
+            options, key=lambda j: np.linalg.norm(x[runs[j][0] : runs[j][1]].mean(axis=0) - mean)
+        )
         runs = _join(runs, min(i, j), keep=j)
     return runs
 
@@ -236,19 +279,30 @@ def effect_size(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt(max(diff, 0.0) / ((va + vb) / 2 + 1e-12)))
 
 
-def _merge_alike(runs: list[Run], x: np.ndarray) -> list[Run]:
-    """Merge the least different neighbours while their effect size is below MIN_EFFECT."""
+def _merge_while(
+    runs: list[Run], distance: Callable[[slice, slice], float], floor: float
+) -> list[Run]:
+    """Merge the least different neighbours while their difference is below `floor`."""
     while len(runs) > 1:
         sizes = [
-            effect_size(x[runs[i][0] : runs[i][1]], x[runs[i + 1][0] : runs[i + 1][1]])
-            for i in range(len(runs) - 1)
+            distance(slice(*runs[i][:2]), slice(*runs[i + 1][:2])) for i in range(len(runs) - 1)
         ]
         i = int(np.argmin(sizes))
-        if sizes[i] >= MIN_EFFECT:
+        if sizes[i] >= floor:
             break
         longer = i if runs[i][1] - runs[i][0] >= runs[i + 1][1] - runs[i + 1][0] else i + 1
         runs = _join(runs, i, keep=longer)
     return runs
+
+
+def _envelope_change_db(a: np.ndarray, b: np.ndarray) -> float:
+    """RMS difference in dB between the typical spectral envelopes of two runs of bars.
+
+    The orthonormal DCT keeps distances, so |MFCC difference| / sqrt(n_mels) is the RMS over
+    mel bands of the (cepstrally smoothed) log-spectrum difference. Medians over bars, so a
+    short fill absorbed into a run does not make it sound different from its neighbour.
+    """
+    return float(np.linalg.norm(np.median(a, axis=0) - np.median(b, axis=0)) / np.sqrt(N_MELS))
 
 
 def _first_appearance(labels: list[int]) -> list[int]:
