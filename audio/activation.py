@@ -21,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from scipy.special import expit
 
 RATE = 22050
 HOP = 441  # 20 ms
@@ -127,12 +128,10 @@ class _Crnn:
             size = self.hidden
             for t in range(x.shape[1]):
                 gates = gates_in[:, t] + np.matmul(h[:, None, :], w_hh_t)[:, 0]
-                i = _sigmoid(gates[:, :size])
-                f = _sigmoid(gates[:, size : 2 * size])
+                act = expit(gates)  # one call for the i, f, o gates (g's slice is unused)
                 g = np.tanh(gates[:, 2 * size : 3 * size])
-                o = _sigmoid(gates[:, 3 * size :])
-                c = f * c + i * g
-                h = o * np.tanh(c)
+                c = act[:, size : 2 * size] * c + act[:, :size] * g
+                h = act[:, 3 * size :] * np.tanh(c)
                 out[:, t] = h
             state[layer] = (h, c)
             x = out
@@ -149,10 +148,6 @@ class _Crnn:
     def zero_state(self) -> list[tuple[np.ndarray, np.ndarray]]:
         zeros = np.zeros((3, self.hidden), dtype=np.float32)
         return [(zeros, zeros), (zeros, zeros)]
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
 @lru_cache(maxsize=1)

@@ -130,6 +130,20 @@ def main() -> None:
     if not quick:
         keys += ["live_beat_f", "live_beat_f_vs_downbeat_tracker", "live_downbeat_f"]
     summary = {k: round(float(np.mean([r[k] for r in rows])), 3) for k in keys}
+    if not quick:
+        summary["key_agreement"] = round(
+            float(np.mean([r["key"] == r["live_key_end"] for r in rows])), 3
+        )
+        summary["tempo_within_4pct"] = int(sum(r["tempo_ok"] for r in rows))
+        summary["meter_right"] = int(sum(r["meter"] == r["ref_meter"] for r in rows))
+        summary["max_offline_s_per_4_min"] = round(
+            max(r["offline_s"] * 240.0 / r["seconds"] for r in rows), 2
+        )
+        summary["max_live_cpu_fraction"] = max(r["live_cpu_fraction"] for r in rows)
+        music = [r for r in rows if r["seconds"] > 140]
+        summary["min_boundaries_per_minute_full_songs"] = min(
+            r["boundaries_per_minute"] for r in music
+        )
     summary["best_level_beat_f"] = round(
         float(np.mean([max(r["beat_f"], r["beat_f_vs_downbeat_tracker"]) for r in rows])), 3
     )
@@ -181,6 +195,12 @@ def markdown(result: dict) -> str:
         f"| live beat F vs the beat tracker, after {LIVE_AFTER:.0f} s | {s.get('live_beat_f')} | >= 0.80 |",
         f"| live beat F vs madmom's downbeat tracker's beats | {s.get('live_beat_f_vs_downbeat_tracker')} | |",
         f"| live downbeat F | {s.get('live_downbeat_f')} | |",
+        f"| tempo within 4% of the beat tracker (songs) | {s.get('tempo_within_4pct')} of {len(rows)} | all, or a reason |",
+        f"| meter right (songs) | {s.get('meter_right')} of {len(rows)} | 3/4 song right |",
+        f"| fewest section boundaries per minute, full songs | {s.get('min_boundaries_per_minute_full_songs')} | >= 1 |",
+        f"| offline key = live key at the end | {s.get('key_agreement')} | >= 0.8 |",
+        f"| offline analysis, slowest, scaled to a 4-minute song (s) | {s.get('max_offline_s_per_4_min')} | <= 15 |",
+        f"| streaming analyzer, most CPU (fraction of one core) | {s.get('max_live_cpu_fraction')} | <= 0.10 |",
         "",
         "| song | s | offline s | beat F | F (dbt) | BPM | ref BPM (beats / dbt) | level "
         "| downbeat F | meter (ref) | key | sections/min | labels | live F | live F (dbt) "
