@@ -7,6 +7,7 @@ decoded over the whole song (`audio.rhythm`), and the key and sections use the w
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -174,6 +175,14 @@ def resample_to_analysis_rate(samples: np.ndarray, sample_rate: int) -> np.ndarr
 
 def analyze(clip: AudioClip) -> Analysis:
     """Analyse a decoded clip (any rate; mono expected, (n, ch) tolerated)."""
+    with warnings.catch_warnings():
+        # librosa warns when a pure tone or silence gives it no peaks to estimate tuning
+        # from; the estimate is then 0 cents, which is right, and the user needs no notice.
+        warnings.filterwarnings("ignore", message="Trying to estimate tuning")
+        return _analyze(clip)
+
+
+def _analyze(clip: AudioClip) -> Analysis:
     samples = resample_to_analysis_rate(clip.samples, clip.sample_rate)
     duration = len(samples) / RATE
     samples = samples - float(np.mean(samples)) if len(samples) else samples  # DC offset

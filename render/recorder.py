@@ -5,10 +5,16 @@ Two ways to be safe about unfinished files:
   target and rename it on `close()`, so a file under the final name is always finished;
 - live recordings (`fragmented=True`) write fragmented MP4 straight to the target, so a
   crash or `kill -9` still leaves a playable file up to the last fragment (~1 s).
+
+Every partial file open in this process is registered, so a stop that never reached
+`abort()` (a signal between opening and `with`, a forced exit) can still remove it with
+`discard_unfinished()`. A full disk is `DiskFullError`, one line, not an FFmpeg trace.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 from fractions import Fraction
 from pathlib import Path
@@ -18,8 +24,65 @@ import numpy as np
 FRAGMENT_SECONDS = 1.0
 
 
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+_unfinished: dict[Path, None] = {}  # partial files open now (insertion-ordered)
+_removed: set[Path] = set()  # partial files removed by abort() or a discard, not yet asked about
+
+
 class RecorderError(Exception):
     """The output cannot be written; the message is one line for the user."""
+
+
+class DiskFullError(RecorderError):
+    """The disk (or quota) filled up while writing."""
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS
+
+
+def discard_unfinished(path: str | Path) -> Path | None:
+    """Remove the partial file of an offline recording of `path` if it is still open.
+
+    Returns that partial's name when it was removed, now or by `abort()` (None when no
+    writer got as far as opening it), so the caller can say so.
+    """
+    target = partial_name(Path(path).absolute())
+    if target in _unfinished:
+        _remove_partial(target)
+    if target in _removed:
+        _removed.discard(target)
+        return target
+    return None
+
+
+def discard_all() -> list[Path]:
+    """Remove every partial file this process has open (a forced exit)."""
+    removed = list(_unfinished)
+    for target in removed:
+        _remove_partial(target, report=False)
+    return removed
+
+
+def _remove_partial(path: Path, report: bool = True) -> None:
+    """Unlink `path`; it counts as removed if it was registered (x264's lookahead may not
+    have let the first bytes reach the disk yet, but the unfinished video is gone either way)."""
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)
+    if _unfinished.pop(path, False) is None and report:
+        _removed.add(path)
+
+
+@contextlib.contextmanager
+def _write_errors(path: Path):
+    """An OS-level write failure (FFmpeg's too) as one RecorderError line."""
+    try:
+        yield
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise DiskFullError(f"disk full while writing {path.name} ({path.parent})") from None
+        raise RecorderError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 class _FinishOrAbort:
@@ -62,7 +125,8 @@ class Mp4Writer(_FinishOrAbort):
         self.audio_samples_written = 0
         self._last_frame: np.ndarray | None = None
         self._closed = False
-        self._target = self.path if fragmented else _partial_name(self.path)
+        self._finished = False
+        self._target = self.path if fragmented else partial_name(self.path.absolute())
         check_writable(self.path)
         options = {}
         if fragmented:
@@ -70,10 +134,19 @@ class Mp4Writer(_FinishOrAbort):
             options["flush_packets"] = "1"  # each fragment reaches the disk, not an IO buffer
         else:
             options["movflags"] = "+faststart"
+        if not fragmented:  # registered first: a signal right after the open still finds it
+            _removed.discard(self._target)  # an earlier render's news is not this one's
+            _unfinished[self._target] = None
         try:
-            self._container = av.open(str(self._target), mode="w", format="mp4", options=options)
-        except (OSError, av.error.FFmpegError) as exc:
-            raise RecorderError(f"cannot write {self.path}: {exc}") from None
+            with _write_errors(self.path):
+                self._container = av.open(
+                    str(self._target), mode="w", format="mp4", options=options
+                )
+        except BaseException as exc:
+            _remove_partial(self._target, report=False)  # nothing was started
+            if isinstance(exc, av.error.FFmpegError):
+                raise RecorderError(f"cannot write {self.path}: {exc}") from None
+            raise
         self._video = self._container.add_stream("libx264", rate=self.fps)
         self._video.width, self._video.height = width, height
         self._video.pix_fmt = "yuv420p"
@@ -106,10 +179,11 @@ class Mp4Writer(_FinishOrAbort):
                 return  # the slot for this time is already filled
             copies = target_index - self.frames_written + 1
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-        for _ in range(copies):
-            frame.pts = self.frames_written
-            self._container.mux(self._video.encode(frame))
-            self.frames_written += 1
+        with _write_errors(self.path):
+            for _ in range(copies):
+                frame.pts = self.frames_written
+                self._container.mux(self._video.encode(frame))
+                self.frames_written += 1
         self._last_frame = rgb
 
     # -- audio ---------------------------------------------------------------------------
@@ -126,6 +200,8 @@ class Mp4Writer(_FinishOrAbort):
             samples = _match_channels(samples, self._audio_channels)
         if len(samples) == 0:
             return
+        if not np.isfinite(samples).all():  # AAC rejects NaN/inf with "returned 22"
+            samples = np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0)
         # Packed float: one plane, channels interleaved.
         packed = np.ascontiguousarray(samples).reshape(1, -1)
         layout = "stereo" if self._audio_channels == 2 else "mono"
@@ -133,7 +209,8 @@ class Mp4Writer(_FinishOrAbort):
         frame.sample_rate = self._audio.rate
         frame.pts = self.audio_samples_written
         frame.time_base = Fraction(1, self._audio.rate)
-        self._container.mux(self._audio.encode(frame))
+        with _write_errors(self.path):
+            self._container.mux(self._audio.encode(frame))
         self.audio_samples_written += len(samples)
 
     # -- life cycle ----------------------------------------------------------------------
@@ -143,26 +220,37 @@ class Mp4Writer(_FinishOrAbort):
             return self.path
         self._closed = True
         try:
-            self._container.mux(self._video.encode(None))
-            if self._audio is not None:
-                self._container.mux(self._audio.encode(None))
-        finally:
-            self._container.close()
-        if not self.fragmented:
-            os.replace(self._target, self.path)
+            with _write_errors(self.path):
+                try:
+                    self._container.mux(self._video.encode(None))
+                    if self._audio is not None:
+                        self._container.mux(self._audio.encode(None))
+                finally:
+                    self._container.close()  # faststart rewrites the file: may hit ENOSPC
+                if not self.fragmented:
+                    os.replace(self._target, self.path)
+        except BaseException:
+            self._discard()
+            raise
+        self._finished = True
+        _unfinished.pop(self._target, None)
         return self.path
 
     def abort(self) -> None:
         """Stop without presenting a file: the partial file is removed (offline mode)."""
-        if self._closed:
+        if self._finished:
             return
-        self._closed = True
-        try:
-            self._container.close()
-        except Exception:
-            pass  # the file is being thrown away; a broken close must not mask the cause
+        if not self._closed:
+            self._closed = True
+            try:
+                self._container.close()
+            except Exception:
+                pass  # the file is being thrown away; a broken close must not mask the cause
+        self._discard()
+
+    def _discard(self) -> None:
         if not self.fragmented:
-            self._target.unlink(missing_ok=True)
+            _remove_partial(self._target)
 
 
 def check_writable(path: Path) -> None:
@@ -176,7 +264,8 @@ def check_writable(path: Path) -> None:
         raise RecorderError(f"output path is not writable: {path}")
 
 
-def _partial_name(path: Path) -> Path:
+def partial_name(path: Path) -> Path:
+    """Where an offline recording of `path` is written until it is finished."""
     return path.with_name(f".{path.name}.partial")
 
 
@@ -202,6 +291,7 @@ class BackgroundWriter(_FinishOrAbort):
         self.writer = writer
         self._jobs: queue.Queue = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
+        self._abandoned = False  # abort: pending frames are dropped, not encoded
         self._thread = threading.Thread(target=self._run, name="mp4-writer", daemon=True)
         self._thread.start()
 
@@ -212,15 +302,21 @@ class BackgroundWriter(_FinishOrAbort):
         self._put((self.writer.write_audio, samples))
 
     def close(self) -> Path:
-        self._finish()
-        if self._error is not None:
-            self.writer.abort()
-            raise self._error
-        return self.writer.close()
+        try:
+            self._finish()
+            if self._error is not None:
+                raise self._error
+            return self.writer.close()
+        except BaseException:  # an encoder error, or a signal while the queue drains
+            self.abort()
+            raise
 
     def abort(self) -> None:
-        self._finish()
-        self.writer.abort()
+        self._abandoned = True
+        try:
+            self._finish()
+        finally:
+            self.writer.abort()
 
     def _put(self, job) -> None:
         if self._error is not None:
@@ -228,12 +324,13 @@ class BackgroundWriter(_FinishOrAbort):
         self._jobs.put(job)
 
     def _finish(self) -> None:
-        self._jobs.put(None)
-        self._thread.join()
+        if self._thread.is_alive():
+            self._jobs.put(None)
+            self._thread.join()
 
     def _run(self) -> None:
         while (job := self._jobs.get()) is not None:
-            if self._error is None:
+            if self._error is None and not self._abandoned:
                 try:
                     job[0](job[1])
                 except BaseException as exc:  # handed to the producer thread

@@ -9,7 +9,17 @@ import re
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-ORDER = ("render", "music", "audio", "speech", "scheduler", "live", "diffusion", "fp8", "streamdiffusion")
+ORDER = (
+    "render",
+    "music",
+    "audio",
+    "speech",
+    "scheduler",
+    "live",
+    "diffusion",
+    "fp8",
+    "streamdiffusion",
+)
 
 HEADER = """# Benchmarks
 

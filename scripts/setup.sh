@@ -4,29 +4,55 @@
 #   scripts/setup.sh speech,diffusion,dev everything the tests need
 # On a CPU-only machine torch is pinned to the CPU build (2.13.0) before anything can pull
 # a multi-GB CUDA build. On a GPU box install a CUDA torch first (see README), then the extras.
+# Each step prints one line first; pip shows its own progress (a bar on a terminal, one
+# line per package in a log). CI=true keeps pip quiet. Never reads stdin.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="${1:-}"
 python="${PYTHON:-python3}"
 
+pip=(.venv/bin/python -m pip --disable-pip-version-check --no-input)
+if [[ "${CI:-}" == "true" ]]; then
+    pip+=(-q)
+fi
+
+step_started=0
+step() {  # step "what is being installed (how big)"
+    finish_step
+    echo "setup: $1..."
+    step_started=$SECONDS
+}
+finish_step() {
+    if ((step_started)); then
+        echo "setup:   done in $((SECONDS - step_started)) s"
+    fi
+}
+
 if [[ ! -x .venv/bin/python ]]; then
+    step "creating .venv with $("$python" --version 2>&1)"
     "$python" -m venv .venv
 fi
-pip=(.venv/bin/python -m pip --disable-pip-version-check -q)
-"${pip[@]}" install -U pip setuptools wheel >/dev/null
+step "updating pip, setuptools and wheel"
+"${pip[@]}" install -U pip setuptools wheel </dev/null
 
 if [[ "$extras" == *diffusion* || "$extras" == *whisper* ]]; then
     if ! .venv/bin/python -c "import torch" 2>/dev/null; then
         if command -v nvidia-smi >/dev/null 2>&1; then
-            "${pip[@]}" install torch            # CUDA build for the GPU here
+            step "installing torch (CUDA build for the GPU here, ~2.5 GB)"
+            "${pip[@]}" install torch </dev/null
         else
-            "${pip[@]}" install "torch==2.13.0"  # CPU build
+            step "installing torch (CPU build 2.13.0, ~200 MB)"
+            "${pip[@]}" install "torch==2.13.0" </dev/null
         fi
     fi
 fi
 
 if [[ -n "$extras" ]]; then
-    "${pip[@]}" install -e ".[$extras]"
+    step "installing visualize[$extras] (editable) and its dependencies (the first time: minutes)"
+    "${pip[@]}" install -e ".[$extras]" </dev/null
 else
-    "${pip[@]}" install -e .
+    step "installing visualize (editable) and its dependencies (some 100s of MB the first time)"
+    "${pip[@]}" install -e . </dev/null
 fi
+finish_step
+echo "setup: ready: .venv/bin/visualize"

@@ -151,6 +151,9 @@ def test_ctrl_c_leaves_no_half_file(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A shell running the suite in the background starts us with SIGINT ignored, and an
+        # ignored signal stays ignored in the child: restore the default, as a terminal would.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     partial = tmp_path / ".v.mp4.partial"
     deadline = time.time() + 120

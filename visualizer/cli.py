@@ -63,11 +63,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except UserError as exc:
-        print(f"visualize: error: {exc}", file=sys.stderr)
+        _say(f"visualize: {exc.prefix}{exc}")
         return exc.exit_code
     except KeyboardInterrupt:
-        print("visualize: interrupted", file=sys.stderr)
+        _say("visualize: interrupted")
         return 130
+
+
+def _say(line: str) -> None:
+    """The closing line; after SIGHUP the terminal may be gone, and the exit code must stay."""
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
 
 
 def _version() -> str:

@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import signal
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
-from visualizer.errors import UserError
+from visualizer.errors import (
+    EXIT_DISK_FULL,
+    EXIT_ERROR,
+    Interrupted,
+    Stopped,
+    UserError,
+    signal_name,
+)
 
 
 def add_parser(subparsers) -> None:
@@ -87,17 +99,38 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from audio.source import AudioError
-    from models import ModelUnavailable
-    from render.recorder import RecorderError
-    from visualizer.pipeline import RenderSettings, render_file
-
+    """Render; every way it can stop leaves no partial file and one line (see visualizer.errors)."""
     out = args.out or Path(f"{args.song.stem}-visualized.mp4")
     if out.suffix.lower() != ".mp4":
         raise UserError(f"output must be an .mp4 file, got {out}")
     if out.resolve() == args.song.resolve():
         raise UserError("output would overwrite the input file")
-    width, height = args.size
+    bar, before = _ProgressBar(), _identity(out)
+    with StopGuard() as guard:  # before the heavy imports: Ctrl-C there is clean too
+        try:
+            from visualizer.pipeline import render_file
+
+            result = render_file(
+                args.song, _settings(args, out), progress=guard.checked(bar.update), notice=_notice
+            )
+            guard.check()  # a signal that C code or a finalizer swallowed still stops it
+            guard.finished = True
+        except BaseException as exc:
+            guard.cleaning = True
+            bar.close()  # before the message, so the line is not glued to the bar
+            raise _as_user_error(exc, out, before) from None
+    bar.close()
+    print(
+        f"wrote {result.path}: {result.frames} frames ({result.audio_seconds:.1f} s at {args.fps:g} fps) "
+        f"in {result.seconds:.1f} s, {result.fps_achieved:.1f} fps, "
+        f"{result.audio_seconds / result.seconds:.2f}x real time, engine {result.engine}"
+    )
+    return 0
+
+
+def _settings(args: argparse.Namespace, out: Path):
+    from visualizer.pipeline import RenderSettings
+
     options = {}
     if args.engine != "embedded":
         options = {
@@ -106,7 +139,8 @@ def run(args: argparse.Namespace) -> int:
             "steps": args.steps,
             "interpolate": not args.no_interpolate,
         }
-    settings = RenderSettings(
+    width, height = args.size
+    return RenderSettings(
         out=out,
         fps=args.fps,
         width=width,
@@ -120,21 +154,131 @@ def run(args: argparse.Namespace) -> int:
         explain=args.explain,
         engine_options=options,
     )
-    bar = _ProgressBar()
+
+
+# -- stopping ----------------------------------------------------------------------------
+
+
+class StopGuard:
+    """SIGINT, SIGTERM and SIGHUP stop a render the same way: `Stopped` is raised once in
+    the main thread and the caller cleans up. A second signal (while cleaning up, or after
+    the first was swallowed) removes the partial file and exits at once. A signal that was
+    ignored when we started (nohup, a background job of a script) stays ignored."""
+
+    SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.finished = False  # the video is complete: a late signal changes nothing
+        self.cleaning = False
+        self._previous: dict[int, object] = {}
+        self._discard: Callable[[], list[Path]] = list
+
+    def __enter__(self) -> StopGuard:
+        from render.recorder import discard_all  # imported now: not in a handler
+
+        self._discard = discard_all
+        if threading.current_thread() is not threading.main_thread():
+            return self  # only the main thread may install handlers; tests call run() there
+        for name in self.SIGNALS:
+            signum = getattr(signal, name, None)
+            if signum is None or signal.getsignal(signum) == signal.SIG_IGN:
+                continue
+            self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def check(self) -> None:
+        if self.signum is not None and not self.finished:
+            raise Stopped(self.signum)
+
+    def checked(self, progress: Callable[[int, int], None]) -> Callable[[int, int], None]:
+        """`progress`, checking once a frame for a stop that did not get through."""
+
+        def update(done: int, total: int) -> None:
+            self.check()
+            progress(done, total)
+
+        return update
+
+    def _handle(self, signum: int, _frame) -> None:
+        if self.finished:
+            return
+        if self.signum is None and not self.cleaning:
+            self.signum = signum
+            raise Stopped(signum)
+        line = f"visualize: {_stopped_line(signum, self._discard())}\n"
+        with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
+            os.write(2, line.encode(errors="replace"))
+        os._exit(128 + signum)
+
+
+def _stopped_line(signum: int, removed: list[Path]) -> str:
+    return f"interrupted by {signal_name(signum)}; {_removed_text(removed)}"
+
+
+def _removed_text(removed: list[Path]) -> str:
+    if not removed:
+        return "nothing was written"
+    return "removed the unfinished " + ", ".join(str(path) for path in removed)
+
+
+def _as_user_error(exc: BaseException, out: Path, before: tuple | None) -> UserError:
+    """One line for any way a render stopped, after removing what it left behind."""
+    from render.recorder import discard_unfinished
+
+    if isinstance(exc, Stopped) and _identity(out) not in (None, before):
+        out.unlink(missing_ok=True)  # stopped as it finished: no file, as the exit code says
+    removed = [p for p in [discard_unfinished(out)] if p is not None]
+    if isinstance(exc, SystemExit):
+        raise exc
+    if isinstance(exc, Stopped):
+        return Interrupted(_stopped_line(exc.signum, removed), exc.exit_code)
+    message, code = _describe(exc)
+    if removed:
+        message += f"; {_removed_text(removed)}"
+    return UserError(message, code)
+
+
+def _identity(path: Path) -> tuple | None:
+    """Which file is at `path` now (None: none), to tell ours from one that was there."""
     try:
-        result = render_file(args.song, settings, progress=bar.update, notice=_notice)
-    except (AudioError, RecorderError, ModelUnavailable) as exc:
-        raise UserError(str(exc)) from None
-    except ImportError as exc:
-        raise UserError(f"{exc}; install the extras named in the README") from None
-    finally:
-        bar.close()
-    print(
-        f"wrote {result.path}: {result.frames} frames ({result.audio_seconds:.1f} s at {args.fps:g} fps) "
-        f"in {result.seconds:.1f} s, {result.fps_achieved:.1f} fps, "
-        f"{result.audio_seconds / result.seconds:.2f}x real time, engine {result.engine}"
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size
+
+
+def _describe(exc: BaseException) -> tuple[str, int]:
+    from audio.source import AudioError
+    from models import ModelUnavailable
+    from render.recorder import DiskFullError, RecorderError, is_disk_full
+
+    if isinstance(exc, UserError):
+        return str(exc), exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):  # SIGINT ignored at start, raised by hand
+        return "interrupted", 128 + signal.SIGINT
+    if isinstance(exc, DiskFullError):
+        return str(exc), EXIT_DISK_FULL
+    if is_disk_full(exc):  # outside the recorder, e.g. the --explain JSON
+        return f"disk full: {exc.strerror}: {exc.filename or ''}".rstrip(": "), EXIT_DISK_FULL
+    if isinstance(exc, (AudioError, RecorderError, ModelUnavailable)):
+        return str(exc), EXIT_ERROR
+    if isinstance(exc, ImportError):
+        return f"{exc}; install the extras named in the README", EXIT_ERROR
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}", EXIT_ERROR
+    if os.environ.get("VISUALIZE_DEBUG"):
+        raise exc  # a developer asked for the traceback (the cleanup above already ran)
+    text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+    return (
+        f"unexpected {type(exc).__name__}: {text} (a bug; VISUALIZE_DEBUG=1 shows the traceback)",
+        EXIT_ERROR,
     )
-    return 0
 
 
 def _notice(message: str) -> None:
