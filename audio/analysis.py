@@ -14,6 +14,7 @@ import numpy as np
 
 from audio.activation import beat_activation
 from audio.features import FeatureFrame
+from audio.mood import MoodTracker
 from audio.rhythm import analyse_rhythm
 from audio.sections import Section
 from audio.source import AudioClip
@@ -26,7 +27,7 @@ from audio.spectral import (
     FrontEnd,
 )
 from audio.structure import find_song_sections
-from audio.tonal import MoodTracker, estimate_key
+from audio.tonal import estimate_key
 
 CURVE_NAMES = ("energy", "bass", "mid", "treble", "brightness", "onset", "arousal", "valence")
 
@@ -214,9 +215,9 @@ def _analyze(clip: AudioClip) -> Analysis:
     valence = np.zeros(len(times))
     for i in range(len(times)):
         arousal[i], valence[i] = mood.step(
-            float(cond.energy[i]),
+            float(raw.flux[i]),
+            float(raw.rms_db[i]),
             float(cond.brightness[i]),
-            bool(cond.is_onset[i]),
             float(tempo_per_frame[i]),
             mode,
             confidence,

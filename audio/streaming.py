@@ -18,9 +18,10 @@ from audio.activation import FPS as ACTIVATION_FPS
 from audio.activation import FRAME, HOP, BeatActivation
 from audio.features import FeatureFrame
 from audio.live_beats import PEAK_FRAMES, LiveBeats
+from audio.mood import MoodTracker
 from audio.sections import SectionTracker, section_vectors
 from audio.spectral import FRAME_RATE, ONSET_DELAY, RATE, Conditioner, FrontEnd
-from audio.tonal import MoodTracker, estimate_key
+from audio.tonal import estimate_key
 
 KEY_UPDATE_S = 1.0
 KEY_MEMORY_S = 30.0  # the key follows the last half minute or so
@@ -94,9 +95,9 @@ class StreamingAnalyzer:
         )[0]
         is_section_start = self._sections.push(vector)
         arousal, valence = self._mood.step(
-            float(cond.energy[i]),
+            float(raw.flux[i]),
+            float(raw.rms_db[i]),
             float(cond.brightness[i]),
-            bool(cond.is_onset[i]),
             tempo,
             self._mode,
             self._key_conf,

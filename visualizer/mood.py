@@ -33,8 +33,11 @@ VALENCE_FEATURES = ("valence", "mode", "brightness")
 PALETTE_FEATURES = ("key_colour", "brightness_colour")  # palette nudges, not mood
 DEFAULT_WEIGHTS: dict[str, float] = {
     "arousal": 1.0,
-    "energy": 0.6,
-    "tempo": 0.6,
+    # The analysis' arousal already weighs absolute loudness, spectral drive and the tempo;
+    # the auto-gained energy curve adds the song's own dynamics (a quiet verse, a loud
+    # chorus), and the tempo is not counted twice. A style pack may raise either.
+    "energy": 0.3,
+    "tempo": 0.0,
     "valence": 1.0,
     # The naive rule set ignored key/mode, the strongest happy/sad cue. The analysis valence
     # already weighs mode by key confidence, so this is a smaller extra push.
