@@ -96,15 +96,19 @@ class _Crnn:
 
         self.conv_w = stack("conv1.weight")[:, :, 0, :]  # (3, 2 channels, 10 taps)
         self.conv_b = stack("conv1.bias")  # (3, 2)
-        self.lin0_w, self.lin0_b = stack("linear0.weight"), stack("linear0.bias")
-        self.lstm = [
-            (
-                stack(f"lstm.weight_ih_l{layer}"),
-                stack(f"lstm.weight_hh_l{layer}").transpose(0, 2, 1).copy(),
-                stack(f"lstm.bias_ih_l{layer}") + stack(f"lstm.bias_hh_l{layer}"),
+        # Weights stored transposed and contiguous, so each matmul reads them in place.
+        self.lin0_w_t = np.ascontiguousarray(stack("linear0.weight").transpose(0, 2, 1))
+        self.lin0_b = stack("linear0.bias")
+        self.lstm = []
+        for layer in (0, 1):
+            w_ih_t = stack(f"lstm.weight_ih_l{layer}").transpose(0, 2, 1)
+            w_hh_t = stack(f"lstm.weight_hh_l{layer}").transpose(0, 2, 1)
+            bias = stack(f"lstm.bias_ih_l{layer}") + stack(f"lstm.bias_hh_l{layer}")
+            # [x, h] @ [W_ih; W_hh]: one matmul per step when frames arrive one at a time.
+            fused = np.ascontiguousarray(np.concatenate([w_ih_t, w_hh_t], axis=1))
+            self.lstm.append(
+                (np.ascontiguousarray(w_ih_t), np.ascontiguousarray(w_hh_t), fused, bias)
             )
-            for layer in (0, 1)
-        ]
         self.out_w, self.out_b = stack("linear.weight"), stack("linear.bias")
         self.hidden = self.lstm[0][1].shape[1]
 
@@ -117,17 +121,23 @@ class _Crnn:
         pooled_len = conv.shape[-1] // 2
         pooled = conv[..., : 2 * pooled_len].reshape(*conv.shape[:-1], pooled_len, 2).max(-1)
         flat = pooled.reshape(pooled.shape[0], pooled.shape[1], -1)  # (3, n, 262) channel-major
-        return np.matmul(flat, self.lin0_w.transpose(0, 2, 1)) + self.lin0_b[:, None, :]
+        return np.matmul(flat, self.lin0_w_t) + self.lin0_b[:, None, :]
 
     def run_lstm(self, x: np.ndarray, state: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         """(3, n, 150) through both LSTM layers, carrying (h, c) per layer in `state`."""
-        for layer, (w_ih, w_hh_t, bias) in enumerate(self.lstm):
-            gates_in = np.matmul(x, w_ih.transpose(0, 2, 1)) + bias[:, None, :]
+        live = x.shape[1] == 1
+        for layer, (w_ih_t, w_hh_t, fused, bias) in enumerate(self.lstm):
+            if not live:  # a whole file: the input side of every step in one matmul
+                gates_in = np.matmul(x, w_ih_t) + bias[:, None, :]
             h, c = state[layer]
             out = np.empty((x.shape[0], x.shape[1], self.hidden), dtype=np.float32)
             size = self.hidden
             for t in range(x.shape[1]):
-                gates = gates_in[:, t] + np.matmul(h[:, None, :], w_hh_t)[:, 0]
+                if live:
+                    both = np.concatenate([x[:, t], h], axis=1)[:, None, :]
+                    gates = np.matmul(both, fused)[:, 0] + bias
+                else:
+                    gates = gates_in[:, t] + np.matmul(h[:, None, :], w_hh_t)[:, 0]
                 act = expit(gates)  # one call for the i, f, o gates (g's slice is unused)
                 g = np.tanh(gates[:, 2 * size : 3 * size])
                 c = act[:, size : 2 * size] * c + act[:, :size] * g

@@ -133,19 +133,18 @@ class StreamingAnalyzer:
     def _feed_rows(self, time: float) -> None:
         """Give the tracker the activation rows a sound card would have delivered by `time`,
         so the result does not depend on how the audio was cut into blocks."""
-        while self._rows:
+        # Row j is complete once sample j * HOP + FRAME - FRAME // 2 has arrived.
+        ready = int((time * RATE - (FRAME - FRAME // 2)) // HOP) + 1 - self._rows_given
+        while ready > 0 and self._rows:
             head = self._rows[0]
-            known = (self._rows_given + np.arange(len(head))) * HOP + FRAME - FRAME // 2
-            ready = int(np.searchsorted(known / RATE, time, side="right"))
-            if ready == 0:
-                return
-            self._beats.push(head[:ready])
-            self._rows_given += ready
-            if ready == len(head):
+            take = min(ready, len(head))
+            self._beats.push(head[:take])
+            self._rows_given += take
+            ready -= take
+            if take == len(head):
                 self._rows.pop(0)
             else:
-                self._rows[0] = head[ready:]
-                return
+                self._rows[0] = head[take:]
 
     def _beat_due(self, time: float, silent: bool, chroma: np.ndarray) -> bool:
         """Flag the frame nearest the predicted beat, once per beat, while the pulse is clear."""
