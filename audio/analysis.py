@@ -14,6 +14,7 @@ import numpy as np
 
 from audio.activation import beat_activation
 from audio.features import FeatureFrame
+from audio.key import key_chroma, key_chroma_times, section_key, section_key_detail
 from audio.mood import MoodTracker
 from audio.rhythm import analyse_rhythm
 from audio.sections import Section
@@ -27,7 +28,6 @@ from audio.spectral import (
     FrontEnd,
 )
 from audio.structure import find_song_sections
-from audio.tonal import estimate_key
 
 CURVE_NAMES = ("energy", "bass", "mid", "treble", "brightness", "onset", "arousal", "valence")
 
@@ -203,10 +203,10 @@ def _analyze(clip: AudioClip) -> Analysis:
     onsets = times[cond.is_onset] - ONSET_DELAY
     onsets = onsets[onsets >= 0]
 
-    loud = ~cond.silent
-    key, mode, confidence = estimate_key(
-        cond.chroma[loud].mean(axis=0) if np.any(loud) else np.zeros(12)
-    )
+    key_frames = key_chroma(samples, RATE)  # tuning-aware CQT chroma
+    key_times = key_chroma_times(len(key_frames), RATE)
+    estimate = section_key_detail(key_frames)
+    key, mode, confidence = estimate.key, estimate.mode, estimate.confidence
     tempo_per_frame = (
         np.interp(times, tempo_times, tempo_bpm) if len(beats) else np.zeros(len(times))
     )
@@ -220,7 +220,7 @@ def _analyze(clip: AudioClip) -> Analysis:
             float(cond.brightness[i]),
             float(tempo_per_frame[i]),
             mode,
-            confidence,
+            estimate.mode_confidence,  # an unsure major/minor call must not swing valence
             bool(cond.silent[i]),
         )
     sections = _describe_sections(
@@ -228,8 +228,9 @@ def _analyze(clip: AudioClip) -> Analysis:
         times,
         arousal,
         valence,
-        cond.chroma,
         cond.silent,
+        key_frames,
+        key_times,
     )
     curves = {
         "energy": cond.energy,
@@ -307,8 +308,9 @@ def _describe_sections(
     times: np.ndarray,
     arousal: np.ndarray,
     valence: np.ndarray,
-    chroma: np.ndarray,
     silent: np.ndarray,
+    key_frames: np.ndarray,
+    key_times: np.ndarray,
 ) -> list[Section]:
     """Each section's key and mean mood over the whole section (its silent frames left out)."""
     described = []
@@ -319,7 +321,8 @@ def _describe_sections(
         if not np.any(use):
             described.append(section)
             continue
-        key, _, confidence = estimate_key(chroma[use].mean(axis=0))
+        span = (key_times >= section.start) & (key_times < section.end)
+        key, _, confidence = section_key(key_frames[span])
         described.append(
             Section(
                 section.start,

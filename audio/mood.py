@@ -15,7 +15,8 @@ and brightness a little), not emotion recognition:
   - pace: the beat rate at the tapped level, 60 -> 0, 180 BPM -> 1 (0 without a beat);
     weighted least, because the tapped level of a fast song is a matter of taste (88 or 176).
 - valence = 0.5 + 0.3 * mode * weight + 0.2 * (brightness - 0.4), where mode is +1 major,
-  -1 minor, and weight rises from 0 at KEY_DOUBT to 1 at KEY_SURE key confidence, so a key
+  -1 minor, and weight rises from 0 at KEY_DOUBT to 1 at KEY_SURE mode confidence (how sure
+  the key estimate is of major vs minor, audio.key), so a key
   the analysis is unsure of does not swing the mood.
 Both follow a causal recursion with a 3 s time constant, shared by the offline and live paths.
 """

@@ -17,14 +17,12 @@ import numpy as np
 from audio.activation import FPS as ACTIVATION_FPS
 from audio.activation import FRAME, HOP, BeatActivation
 from audio.features import FeatureFrame
+from audio.key import KeyTracker
 from audio.live_beats import PEAK_FRAMES, LiveBeats
 from audio.mood import MoodTracker
 from audio.sections import SectionTracker, section_vectors
 from audio.spectral import FRAME_RATE, ONSET_DELAY, RATE, Conditioner, FrontEnd
-from audio.tonal import estimate_key
 
-KEY_UPDATE_S = 1.0
-KEY_MEMORY_S = 30.0  # the key follows the last half minute or so
 MIN_BEAT_SPACING = 0.6  # of a period: one flag per beat, whatever the prediction does
 
 
@@ -48,8 +46,8 @@ class StreamingAnalyzer:
         self._beat_in_bar = 0
         self._sections = SectionTracker()
         self._mood = MoodTracker()
-        self._key_chroma = np.zeros(12)
-        self._key, self._mode, self._key_conf = "", "", 0.0
+        self._key_tracker = KeyTracker(RATE)  # spectral peaks of a long FFT, ~1 min memory
+        self._key = self._key_tracker.push(np.zeros(0, np.float32))
         self._frames = 0
         self.pushed_seconds = 0.0
 
@@ -61,6 +59,7 @@ class StreamingAnalyzer:
         data = np.clip(np.nan_to_num(data.reshape(-1), nan=0.0, posinf=1.0, neginf=-1.0), -1, 1)
         self.pushed_seconds += len(data) / self.sample_rate
         mono = self._resampler.process(data)
+        self._key = self._key_tracker.push(mono)
         rows = self._activation.push(mono)
         if len(rows):
             self._rows.append(rows)
@@ -82,11 +81,6 @@ class StreamingAnalyzer:
         tempo = beats.bpm if beats.pulse else 0.0
         meter = beats.bars.beats_per_bar if tempo else 0
         beat_phase = min(max((time - self._last_beat) / beats.period, 0.0), 0.999) if tempo else 0.0
-        decay = 1.0 / (KEY_MEMORY_S * FRAME_RATE)
-        if not silent:
-            self._key_chroma += (cond.chroma[i] - self._key_chroma) * decay * 10
-        if self._frames % int(KEY_UPDATE_S * FRAME_RATE) == 0:
-            self._key, self._mode, self._key_conf = estimate_key(self._key_chroma)
         vector = section_vectors(
             raw.rms_db[i : i + 1],
             raw.band_db[i : i + 1],
@@ -99,8 +93,8 @@ class StreamingAnalyzer:
             float(raw.rms_db[i]),
             float(cond.brightness[i]),
             tempo,
-            self._mode,
-            self._key_conf,
+            self._key.mode,
+            self._key.mode_confidence,
             silent,
         )
         return FeatureFrame(
@@ -120,9 +114,9 @@ class StreamingAnalyzer:
             bar_phase=((self._beat_in_bar - 1 + beat_phase) / meter) if meter else 0.0,
             tempo=float(tempo),
             chroma=tuple(float(c) for c in cond.chroma[i]),
-            key=self._key,
-            mode=self._mode,
-            key_confidence=float(self._key_conf),
+            key=self._key.key,
+            mode=self._key.mode,
+            key_confidence=float(self._key.confidence),
             section=self._sections.label,
             is_section_start=is_section_start,
             arousal=float(arousal),

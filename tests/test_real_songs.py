@@ -46,8 +46,7 @@ def test_hip_hop_and_folk_land_in_different_mood_regions():
     _, folk = _plan("Fantasma_-_Los_Rombos.mp3")
     assert _main_mood(hip_hop) in ("energetic", "intense")
     assert _main_mood(hip_hop) != _main_mood(folk)
-    a, b = _mean_point(hip_hop), _mean_point(folk)
-    assert abs(a[0] - b[0]) + abs(a[1] - b[1]) > 0.15, (a, b)
+    assert _mean_point(hip_hop)[0] > _mean_point(folk)[0] + 0.1
 
 
 def test_reggae_is_more_aroused_than_folk():
