@@ -55,7 +55,8 @@ def analyse_rhythm(
     peaks, between = pulse_strength(track.beats, activation, fps)
     if peaks.mean() < PULSE_RATIO * between.mean():
         return NO_RHYTHM
-    beats = track.beats[_local_mean(peaks) >= LOCAL_PULSE_RATIO * _local_mean(between)]
+    unclear = _local_mean(peaks) < LOCAL_PULSE_RATIO * _local_mean(between)
+    beats = track.beats[~_long_runs(unclear, PULSE_BEATS // 2)]
     beats = offbeat_shift(beats, activation[:, 2], fps)
     if len(beats) < MIN_BEATS:
         return NO_RHYTHM
@@ -72,6 +73,21 @@ def pulse_strength(
     peaks = local_peak(total, np.round(beats * fps))
     middles = np.r_[0.5 * (beats[:-1] + beats[1:]), beats[-1] + 0.5 * (beats[-1] - beats[-2])]
     return peaks, local_peak(total, np.round(middles * fps))
+
+
+def _long_runs(mask: np.ndarray, length: int) -> np.ndarray:
+    """`mask` kept only where it is True for `length` values in a row: a stretch without a
+    pulse loses its beats, but a lone unclear beat (or every other one) does not."""
+    out = np.zeros(len(mask), dtype=bool)
+    start = None
+    for i, value in enumerate(np.r_[mask, False]):
+        if value and start is None:
+            start = i
+        elif not value and start is not None:
+            if i - start >= length:
+                out[start:i] = True
+            start = None
+    return out
 
 
 def _local_mean(values: np.ndarray) -> np.ndarray:
