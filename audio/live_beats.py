@@ -33,6 +33,7 @@ METER_BEATS = 32  # ... and only after eight bars of four have been heard
 METERS_LIVE = (3, 4)  # a new meter must beat the current one by this contrast
 PEAK_FRAMES = 2  # activation peaks are looked for within this many frames of a beat
 JUDGE_AT = 6  # frames after a beat starts: its peak is surely heard by then
+PHASE_GAIN = 0.5  # share of a beat's timing error the grid follows (a first-order PLL)
 
 
 class LiveBeats:
@@ -49,7 +50,7 @@ class LiveBeats:
         # The filter enters a beat where the activation starts to rise; its peak (where a
         # listener hears the beat) comes a frame or two later, so measure that lag.
         self._peak_lag = _Mean(BEAT_MEMORY)
-        self._last_peak: int | None = None  # activation frame of the last beat's peak
+        self._grid: float | None = None  # activation frame of a beat on the phase-locked grid
         self._frames = 0
         self._on = _Mean(BEAT_MEMORY)  # total activation at the filter's beats
         self._between = _Mean(BEAT_MEMORY)  # ... and half-way between them
@@ -100,8 +101,9 @@ class LiveBeats:
         if position == JUDGE_AT:  # the beat started JUDGE_AT frames ago: judge it
             self._on.add(total.max())
             self._bass_on.add(bass.max())
-            self._peak_lag.add(float(np.argmax(total)))  # row 0 is the beat's first frame
-            self._last_peak = self._frames - 1 - JUDGE_AT + int(np.argmax(total))
+            peak = refined_peak(total)  # row 0 is the beat's first frame
+            self._peak_lag.add(peak)
+            self._lock(self._frames - 1 - JUDGE_AT + peak, interval)
         elif position == half + PEAK_FRAMES:  # half-way between two beats
             self._between.add(total[near].max())
             self._bass_between.add(bass[near].max())
@@ -109,11 +111,11 @@ class LiveBeats:
             ratio = self._bass_between.value / max(self._bass_on.value, 1e-9)
             self.offbeat = ratio > (OFFBEAT_RATIO if not self.offbeat else 1.0)
         now = (self._frames - 1) / self.fps  # the centre of the newest activation frame
-        if self._last_peak is None:
+        if self._grid is None:
             lag = self._peak_lag.value if self._peak_lag.count else 0.0
             beat_frame = self._frames - 1 - position + lag
-        else:  # the last beat heard, where its activation peaked
-            beat_frame = float(self._last_peak)
+        else:  # the grid through the beats heard, where their activation peaked
+            beat_frame = self._grid
         beat_frame += half if self.offbeat else 0
         frames_to_beat = beat_frame + interval - (self._frames - 1)
         while frames_to_beat > interval:
@@ -121,6 +123,19 @@ class LiveBeats:
         while frames_to_beat < -0.5 * interval:
             frames_to_beat += interval
         self._next_beat = now + frames_to_beat / self.fps
+
+    def _lock(self, peak: float, interval: float) -> None:
+        """Move the beat grid part of the way to a beat heard at frame `peak`.
+
+        One peak is a noisy measurement of the beat (a flam, a soft attack, 20 ms frames), so
+        the grid follows PHASE_GAIN of each error instead of jumping to every peak; a peak
+        far from the grid (over a quarter beat) is a new phase and is taken as it is."""
+        if self._grid is None:
+            self._grid = peak
+            return
+        nearest = self._grid + round((peak - self._grid) / interval) * interval
+        error = peak - nearest
+        self._grid = nearest + PHASE_GAIN * error if abs(error) < 0.25 * interval else peak
 
     @property
     def pulse(self) -> bool:
@@ -145,6 +160,17 @@ class LiveBeats:
 
     def bass_peak(self) -> float:
         return float(self._recent[-(2 * PEAK_FRAMES + 1) :, BASS_ONSET].max())
+
+
+def refined_peak(values: np.ndarray) -> float:
+    """Index of the maximum, refined between frames by a parabola through its neighbours."""
+    i = int(np.argmax(values))
+    if 0 < i < len(values) - 1:
+        left, centre, right = values[i - 1], values[i], values[i + 1]
+        curve = left - 2.0 * centre + right
+        if curve < -1e-12:
+            return i + float(np.clip(0.5 * (left - right) / curve, -0.5, 0.5))
+    return float(i)
 
 
 class _Mean:
@@ -186,27 +212,32 @@ class _BarLines:
     def __init__(self) -> None:
         self._share, self._bass = _Standard(CUE_MEMORY), _Standard(CUE_MEMORY)
         self._change = {m: _Standard(CUE_MEMORY) for m in METERS_LIVE}
-        self._slots = {m: np.zeros(m) for m in METERS_LIVE}
-        self._history: list[tuple[float, float, np.ndarray]] = []  # (share z, bass z, chroma)
-        self._count = 0  # beats counted since the start
+        self._accent = {m: np.zeros(m) for m in METERS_LIVE}  # downbeat share + bass, per slot
+        self._harmony = {m: np.zeros(m) for m in METERS_LIVE}  # harmonic change, per slot
+        self._slots = {m: np.zeros(m) for m in METERS_LIVE}  # their sum: the evidence
+        self._history: list[tuple[int, np.ndarray]] = []  # (beat index, chroma) of recent beats
+        self._count = 0  # beats on the grid since the first
         self.beats_per_bar = 4
 
-    def add_beat(self, share: float, bass: float, chroma: np.ndarray) -> None:
-        """Cues of the beat that just ended (its chroma ran from it to the next beat)."""
-        self._history.append((self._share(share), self._bass(bass), np.asarray(chroma, float)))
-        del self._history[: -2 * max(METERS_LIVE) - 1]
-        self._count += 1
-        for meter, slots in self._slots.items():
-            if len(self._history) < 2 * meter:
-                continue
-            chromas = [h[2] for h in self._history[-2 * meter :]]
+    def add_beat(self, index: int, share: float, bass: float, chroma: np.ndarray) -> None:
+        """Cues of beat `index` (on the beat grid), which just ended: its chroma ran from it
+        to the next beat. Beats may skip indices (a beat missed, a gap in the pulse)."""
+        share_z, bass_z = self._share(share), self._bass(bass)
+        self._history.append((index, np.asarray(chroma, dtype=float)))
+        del self._history[: -2 * max(METERS_LIVE)]
+        self._count = max(self._count, index + 1)
+        for meter in METERS_LIVE:
+            _follow_slot(self._accent[meter], index % meter, share_z + bass_z)
+            recent = self._history[-2 * meter :]
+            if len(recent) < 2 * meter or recent[-1][0] - recent[0][0] != 2 * meter - 1:
+                continue  # the harmonic change needs two whole bars of consecutive beats
+            chromas = [chroma for _, chroma in recent]
             before, after = np.sum(chromas[:meter], axis=0), np.sum(chromas[meter:], axis=0)
             norm = float(np.linalg.norm(before) * np.linalg.norm(after))
             change = 1.0 - float(np.dot(before, after)) / norm if norm > 1e-9 else 0.0
-            share_z, bass_z, _ = self._history[-meter]  # the beat where that bar starts
-            index = self._count - meter  # its beat index
-            evidence = share_z + bass_z + self._change[meter](change)
-            slots[index % meter] += (evidence - slots[index % meter]) / BAR_MEMORY
+            start = recent[meter][0]  # the beat where the second bar starts
+            _follow_slot(self._harmony[meter], start % meter, self._change[meter](change))
+        self._slots = {m: self._accent[m] + self._harmony[m] for m in METERS_LIVE}
         self._choose_meter()
 
     def _choose_meter(self) -> None:
@@ -221,6 +252,11 @@ class _BarLines:
         meter = self.beats_per_bar
         downbeat_slot = int(np.argmax(self._slots[meter]))
         return (beat_index - downbeat_slot) % meter + 1
+
+
+def _follow_slot(slots: np.ndarray, slot: int, evidence: float) -> None:
+    """Running mean of the evidence at one bar position, over about BAR_MEMORY bars."""
+    slots[slot] += (evidence - slots[slot]) / BAR_MEMORY
 
 
 def _contrast(slots: np.ndarray) -> float:

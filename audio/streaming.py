@@ -154,10 +154,13 @@ class StreamingAnalyzer:
         if not (due and spaced and beats.pulse and not silent):
             return False
         if self._pending is not None:
-            beats.bars.add_beat(*self._pending, self._beat_chroma)
+            beats.bars.add_beat(self._beat_index, *self._pending, self._beat_chroma)
             self._pending = None
         self._beat_chroma = np.zeros(12)
-        self._beat_index += 1
+        # Count beats on the grid, not flagged beats: after a missed beat or a gap in the
+        # pulse the bar position still advances by the beats that went by.
+        gap = (time - self._last_beat) / beats.period if self._beat_index >= 0 else 1.0
+        self._beat_index += max(1, round(gap)) if math.isfinite(gap) else 1
         self._beat_in_bar = beats.bars.number(self._beat_index)
         self._last_beat = time
         self._capture_at = time + (PEAK_FRAMES + 2) / ACTIVATION_FPS
