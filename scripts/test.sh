@@ -26,7 +26,7 @@ if ((${#missing[@]})); then
     fi
 fi
 
-scripts/setup.sh "speech,speech-offline,diffusion,dev"
+scripts/setup.sh "speech,speech-offline,diffusion,dev,midi,link,vcam,ndi"
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

@@ -21,7 +21,7 @@ pytest.importorskip("pytestqt")
 from audio.capture import PlaybackSource  # noqa: E402
 from audio.source import AudioClip  # noqa: E402
 from render.embedded import EmbeddedGenerator  # noqa: E402
-from visualizer.live import LiveApp, LiveComponents, LiveOptions, TapTempo, make_analyzer  # noqa: E402
+from visualizer.live import LiveApp, LiveComponents, LiveOptions, make_analyzer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 AUDIO = ROOT.parent / "shared" / "media" / "audio"
@@ -53,7 +53,7 @@ class ExplodingGenerator(EmbeddedGenerator):
         raise RuntimeError("CUDA out of memory")
 
 
-def make_app(qtbot, generator=None, fallback=None, **options) -> LiveApp:
+def make_app(qtbot, generator=None, fallback=None, window=True, **options) -> LiveApp:
     source = PlaybackSource(AudioClip(clicks(), 22050), play=False, loop=True)
     parts = LiveComponents(
         source=source,
@@ -63,8 +63,9 @@ def make_app(qtbot, generator=None, fallback=None, **options) -> LiveApp:
         fallback=fallback,
         styles=("default", "noir", "neon"),
     )
-    app = LiveApp(LiveOptions(loop=True, **options), parts)
-    qtbot.addWidget(app.window)
+    app = LiveApp(LiveOptions(loop=True, window=window, **options), parts)
+    if window:
+        qtbot.addWidget(app.window)
     app.start()
     return app
 
@@ -103,33 +104,71 @@ def test_freeze_holds_the_picture_and_blackout_records_black(live, qtbot):
     qtbot.waitUntil(lambda: app.window.frames_shown > shown, timeout=5000)
     app.act("blackout")
     assert not app._visible_picture().any()
+    app.act("blackout")
+    app.set_param("fade", 1.0)  # the continuous fade reaches black too
+    assert not app._visible_picture().any()
 
 
 def test_style_hotkeys_switch_the_scheduler(live, qtbot):
     app = live()
-    app.act("next style")
+    app.act("style/next")
     qtbot.waitUntil(lambda: app.features.style == "noir", timeout=5000)
     qtbot.waitUntil(
         lambda: app.features.cue is not None and app.features.cue.style == "noir", timeout=5000
     )
-    app.act("preset 3")
+    app.act("preset/3")
     qtbot.waitUntil(lambda: app.features.style == "neon", timeout=5000)
-    app.act("previous style")
+    app.act("style/previous")
     qtbot.waitUntil(lambda: app.features.style == "noir", timeout=5000)
-    app.act("preset 9")
+    app.act("preset/9")
     assert "no style preset 9" in app.window.notice
 
 
-def test_tap_tempo_sets_the_drive_tempo(live, qtbot):
-    tap = TapTempo()
-    for beat in range(4):
-        tap.tap(10 + beat * 0.5)
-    assert tap.bpm == pytest.approx(120)
-    assert tap.tap(20.0) is None  # a long pause starts a new count
+class RecordingGenerator(EmbeddedGenerator):
+    """Notes what each request asked for (as the engine sees it, after the controls)."""
 
-    app = live()
-    app.features.commands.put(("tempo", (100.0, 0.0)))
-    qtbot.waitUntil(lambda: app.features.tapped_bpm == 100.0, timeout=5000)
+    seen: list
+
+    def render(self, request):
+        previous = request.previous_cue.style if request.previous_cue else None
+        self.seen.append((request.cue.style, previous, request.blend, request.cue.palette[0]))
+        return super().render(request)
+
+
+def test_crossfade_and_palette_reach_the_engine(live, qtbot):
+    generator = RecordingGenerator(160, 90, 0)
+    generator.seen = []
+    app = live(generator=generator)
+    qtbot.waitUntil(lambda: len(generator.seen) >= 3, timeout=10000)
+    plain = generator.seen[-1][3]
+    app.set_param("crossfade", 0.6)
+    app.set_param("palette", 0.5)
+    qtbot.waitUntil(lambda: generator.seen[-1][:3] == ("noir", "default", 0.6), timeout=5000)
+    assert generator.seen[-1][3] != plain  # the palette turned half the wheel
+    app.set_param("crossfade", 0.0)
+    qtbot.waitUntil(lambda: generator.seen[-1][0] == "default", timeout=5000)
+
+
+def test_taps_lock_the_tempo_and_the_hud_names_its_source(live, qtbot):
+    app = live(hud=True)
+    for _ in range(4):
+        app.act("tap")
+        qtbot.wait(400)  # 150 BPM
+    assert app.features.tapped_bpm is None or abs(app.features.tapped_bpm - 150) < 20
+    qtbot.waitUntil(lambda: app.features.music.tempo_source == "tap", timeout=5000)
+    app.update_hud()
+    assert any("(tap)" in line for line in app.window.hud_lines)
+
+
+def test_hud_shows_what_a_performer_needs_and_no_false_faults(live, qtbot):
+    app = live(hud=True)
+    qtbot.waitUntil(lambda: app.worker.stats.rendered >= 20, timeout=10000)
+    app.update_hud()
+    text = "\n".join(app.window.hud_lines)
+    for needed in ("embedded", "fps", "latency", "BPM", "bar", "section", "mood", "style"):
+        assert needed in text, text
+    assert "dropped" not in text and "prompt" not in text  # the embedded engine has no prompt
+    assert app.window.notice == ""  # nothing is wrong, so no fault line
 
 
 def test_a_failing_generator_keeps_the_window_running_on_the_fallback(live, qtbot):
@@ -139,6 +178,55 @@ def test_a_failing_generator_keeps_the_window_running_on_the_fallback(live, qtbo
     assert "out of memory" in app.worker.stats.last_error
     app.update_hud()
     assert any("embedded" in line for line in app.window.hud_lines)
+
+
+def test_osc_in_over_loopback_changes_style_and_parameters(live, qtbot):
+    from pythonosc.udp_client import SimpleUDPClient
+
+    from tests.test_osc import free_port
+
+    app = live(osc_port=free_port())
+    client = SimpleUDPClient("127.0.0.1", app.surfaces.osc_in.port)
+    client.send_message("/visualize/style/next", [])
+    client.send_message("/visualize/param/palette", 0.5)
+    client.send_message("/visualize/param/palette", 7.0)  # out of range: ignored
+    qtbot.waitUntil(lambda: app.features.style == "noir", timeout=5000)
+    qtbot.waitUntil(lambda: app.controls.palette == 0.5, timeout=5000)
+    client.send_message("/visualize/quit", [])
+    qtbot.waitUntil(lambda: app.quit_reason == "quit (osc)", timeout=5000)
+
+
+def test_headless_app_feeds_outputs_and_survives_a_failing_one(live, qtbot, monkeypatch):
+    import render.outputs
+
+    class Sink:
+        def __init__(self, name, fail_after):
+            self.name, self.frames, self.fail_after = name, [], fail_after
+
+        def send(self, rgb):
+            if len(self.frames) >= self.fail_after:
+                raise OSError("receiver gone")
+            self.frames.append(rgb)
+
+        def close(self):
+            pass
+
+    opened: dict[str, list[Sink]] = {"vcam": [], "ndi": []}
+
+    def open_sink(name, width, height, fps):
+        first_ndi = name == "ndi" and not opened["ndi"]
+        opened[name].append(Sink(name, 3 if first_ndi else 10**6))
+        return opened[name][-1]
+
+    monkeypatch.setattr(render.outputs, "open_sink", open_sink)
+    app = live(window=False, outputs=("vcam", "ndi"))
+    assert type(app.window).__name__ == "HeadlessWindow"
+    qtbot.waitUntil(lambda: len(opened["vcam"][0].frames) >= 10, timeout=10000)
+    qtbot.waitUntil(lambda: len(opened["ndi"]) == 2, timeout=10000)  # lost, then reopened
+    qtbot.waitUntil(lambda: len(opened["ndi"][1].frames) >= 2, timeout=10000)
+    assert opened["vcam"][0].frames[0].shape == (90, 160, 3)
+    assert len(opened["ndi"][0].frames) == 3 and len(opened["vcam"]) == 1
+    assert dict(app.surfaces.states())["ndi"] == "on"
 
 
 def test_sigterm_quits_through_the_qt_loop(live, qtbot):
@@ -248,3 +336,61 @@ def test_sigint_closes_the_recording_cleanly(tmp_path):
     assert json.loads(stats.read_text())["quit_reason"] == "SIGINT received"
     video, audio = _decode_all(out)
     assert video >= 25 and audio >= 22050
+
+
+@pytest.mark.slow
+def test_headless_cli_takes_osc_style_and_quit_and_closes_its_recording(tmp_path):
+    from pythonosc.udp_client import SimpleUDPClient
+
+    from audio.synth import make_beat_track, write_wav
+    from tests.test_osc import free_port
+
+    track = make_beat_track(bpm=120.0, duration=8.0)
+    song = write_wav(tmp_path / "beat.wav", track.samples, track.sample_rate)
+    out, stats, port = tmp_path / "show.mp4", tmp_path / "stats.json", free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("DISPLAY", None)
+    env.pop("QT_QPA_PLATFORM", None)  # headless must not need a display or offscreen Qt
+    process = subprocess.Popen(
+        [sys.executable, "-m", "visualizer", "live", "--input", str(song), "--loop", "--no-playback",
+         "--no-window", "--size", "320x180", "--record", str(out), "--stats", str(stats),
+         "--osc", str(port), "--style", "default"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    client = SimpleUDPClient("127.0.0.1", port)
+    deadline = time.monotonic() + 60
+    while (not out.exists() or out.stat().st_size < 50_000) and time.monotonic() < deadline:
+        assert process.poll() is None, process.stdout.read()
+        time.sleep(0.2)
+    client.send_message("/visualize/style/next", [])
+    time.sleep(1.0)
+    client.send_message("/visualize/quit", [])
+    assert process.wait(20) == 0
+    log = process.stdout.read()
+    result = json.loads(stats.read_text())
+    assert result["quit_reason"] == "quit (osc)", log
+    assert result["style"] != "default" and "style: " in log
+    video, audio = _decode_all(out)
+    assert video >= 25 and audio >= 22050
+
+
+def test_no_display_is_one_line_and_a_non_zero_exit(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.update(PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="")
+    done = subprocess.run(
+        [sys.executable, "-m", "visualizer", "live", "--input", str(tmp_path / "none.wav")],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no display" in lines[0] and "--no-window" in lines[0], done.stderr
+
+
+def test_display_check_rules():
+    from visualizer.live.headless import display_problem
+
+    assert display_problem({"QT_QPA_PLATFORM": "offscreen"}, "linux") == ""
+    assert "no display" in display_problem({}, "linux")
+    assert "no X server" in display_problem({"DISPLAY": ":987"}, "linux")
+    assert display_problem({"DISPLAY": "remote:10"}, "linux") == ""  # ssh forwarding
+    assert display_problem({}, "darwin") == ""

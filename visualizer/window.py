@@ -3,7 +3,11 @@
 A plain QWidget painted with QPainter - no OpenGL needed, so it runs the same under a
 desktop, Xvfb and Qt's offscreen platform. It only ever runs on the Qt main thread and
 knows nothing of audio or generators: the app hands it numpy frames and HUD lines, and
-it reports key presses as action names through the `action` signal.
+it reports key presses as action names (visualizer.controls) through the `action` signal.
+
+Layout: the HUD sits top-left, the `?` help below it, notices bottom-left, so none
+hides another. In blackout the window is pure black: no picture, HUD or notice (the HUD keeps
+its own on/off state for when the blackout ends); only an asked-for help shows.
 """
 
 from __future__ import annotations
@@ -13,9 +17,9 @@ from PyQt6.QtCore import QRect, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QFont, QGuiApplication, QImage, QKeyEvent, QPainter
 from PyQt6.QtWidgets import QWidget
 
-from visualizer.commands.live import HOTKEYS
+from visualizer.controls import ACTIONS, help_lines
 
-# Qt key codes for the key names used in HOTKEYS.
+# Qt key codes for the key names used in the actions table.
 _SPECIAL_KEYS = {
     "Space": Qt.Key.Key_Space,
     "Esc": Qt.Key.Key_Escape,
@@ -24,6 +28,8 @@ _SPECIAL_KEYS = {
     "F1": Qt.Key.Key_F1,
     "F11": Qt.Key.Key_F11,
     "?": Qt.Key.Key_Question,
+    "Up": Qt.Key.Key_Up,
+    "Down": Qt.Key.Key_Down,
 }
 
 
@@ -34,10 +40,10 @@ def _key_code(name: str) -> Qt.Key:
 
 
 KEY_ACTIONS: dict[Qt.Key, str] = {
-    _key_code(key): action
-    for action, keys, _ in HOTKEYS
-    if action != "preset"  # digits 1-9 are handled in keyPressEvent
-    for key in keys.split("/")
+    _key_code(key): action.name
+    for action in ACTIONS
+    if action.name != "preset" and action.keys  # digits 1-9 are handled in keyPressEvent
+    for key in action.keys.split("/")
 }
 
 
@@ -61,6 +67,7 @@ class LiveWindow(QWidget):
         self.blackout = False
         self.hud_lines: list[str] = []
         self.notice = ""  # a fault or state the performer must see, shown even without HUD
+        self._normal_geometry: QRect | None = None
 
     # -- what the app calls ------------------------------------------------------------
 
@@ -91,21 +98,35 @@ class LiveWindow(QWidget):
         self.help_visible = not self.help_visible
         self.update()
 
-    def toggle_blackout(self) -> None:
-        self.blackout = not self.blackout
+    def set_blackout(self, on: bool) -> None:
+        self.blackout = on
         self.update()
 
+    def toggle_blackout(self) -> None:
+        self.set_blackout(not self.blackout)
+
     def set_fullscreen(self, on: bool, screen: int | None = None) -> None:
-        """Fullscreen on screen number `screen` (0-based; None keeps the current one)."""
+        """Fullscreen on screen number `screen` (0-based; None keeps the current one).
+
+        The window is sized to the screen's geometry by hand as well: without a window
+        manager (a projector box running bare X) showFullScreen() alone changes nothing.
+        """
         if on:
+            if not self.isFullScreen():
+                self._normal_geometry = self.geometry()
             screens = QGuiApplication.screens()
+            target = self.screen() or QGuiApplication.primaryScreen()
             if screen is not None and 0 <= screen < len(screens):
-                self.setScreen(screens[screen])
-                self.move(screens[screen].geometry().topLeft())
+                target = screens[screen]
+                self.setScreen(target)
+            self.setGeometry(target.geometry())
             self.showFullScreen()
+            self.setGeometry(target.geometry())
             self.setCursor(Qt.CursorShape.BlankCursor)
         else:
             self.showNormal()
+            if self._normal_geometry is not None:
+                self.setGeometry(self._normal_geometry)
             self.unsetCursor()
 
     def toggle_fullscreen(self) -> None:
@@ -123,39 +144,32 @@ class LiveWindow(QWidget):
             return
         name = KEY_ACTIONS.get(Qt.Key(event.key()))
         if name is None and event.text() and event.text() in "123456789":
-            name = f"preset {event.text()}"
+            name = f"preset/{event.text()}"
         if name is None:
             super().keyPressEvent(event)
             return
-        if name == "leave fullscreen" and not self.isFullScreen():
+        if name == "fullscreen/leave" and not self.isFullScreen():
             return
         self.action.emit(name)
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), Qt.GlobalColor.black)
-        if self._image is not None and not self.blackout:
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-            painter.drawImage(
-                fit_rect(self._image.width(), self._image.height(), self.rect()), self._image
-            )
-        if self.hud_visible and self.hud_lines:
-            _draw_panel(
-                painter,
-                self.hud_lines,
-                QRect(12, 12, self.width() - 24, self.height() - 24),
-                top=True,
-            )
-        if self.notice:
-            _draw_panel(
-                painter,
-                [self.notice],
-                QRect(12, 12, self.width() - 24, self.height() - 24),
-                top=False,
-            )
-        if self.help_visible:
-            lines = ["Hotkeys"] + [f"{keys:<10} {text}" for _, keys, text in HOTKEYS]
-            _draw_panel(painter, lines, self.rect().adjusted(40, 40, -40, -40), top=True)
+        area = self.rect().adjusted(12, 12, -12, -12)
+        below_hud = area
+        if not self.blackout:
+            if self._image is not None:
+                painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+                painter.drawImage(
+                    fit_rect(self._image.width(), self._image.height(), self.rect()), self._image
+                )
+            if self.hud_visible and self.hud_lines:
+                hud = _draw_panel(painter, self.hud_lines, area, top=True)
+                below_hud = area.adjusted(0, hud.height() + 8, 0, 0)
+            if self.notice:
+                _draw_panel(painter, [self.notice], area, top=False)
+        if self.help_visible:  # under the HUD, never over it
+            _draw_panel(painter, ["Hotkeys", *help_lines()], below_hud, top=True)
         painter.end()
 
 
@@ -168,10 +182,10 @@ def fit_rect(width: int, height: int, area: QRect) -> QRect:
     return QRect(left, top, fitted_w, fitted_h)
 
 
-def _draw_panel(painter: QPainter, lines: list[str], area: QRect, top: bool) -> None:
+def _draw_panel(painter: QPainter, lines: list[str], area: QRect, top: bool) -> QRect:
     font = QFont("monospace")
     font.setStyleHint(QFont.StyleHint.Monospace)
-    font.setPointSize(11)
+    font.setPointSize(11 if area.width() >= 900 else 9)
     painter.setFont(font)
     metrics = painter.fontMetrics()
     line_height = metrics.height()
@@ -183,3 +197,4 @@ def _draw_panel(painter: QPainter, lines: list[str], area: QRect, top: bool) -> 
     painter.setPen(QColor(235, 235, 235))
     for row, line in enumerate(lines):
         painter.drawText(panel.x() + 8, panel.y() + 6 + metrics.ascent() + row * line_height, line)
+    return panel

@@ -4,24 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-# (action, keys, what it does). The window maps keys to actions; --help and the help
-# overlay list this same table, so the three can never disagree.
-HOTKEYS: tuple[tuple[str, str, str], ...] = (
-    ("fullscreen", "F/F11", "toggle fullscreen"),
-    ("leave fullscreen", "Esc", "leave fullscreen"),
-    ("freeze", "Space", "freeze the picture (sound and analysis keep running)"),
-    ("blackout", "B", "blackout: show black until pressed again"),
-    ("next style", "Right/N", "next style"),
-    ("previous style", "Left/P", "previous style"),
-    ("preset", "1-9", "jump to style preset 1..9"),
-    ("tap tempo", "T", "tap tempo (tap 4+ times on the beat; wait 2 s to clear)"),
-    ("record", "R", "start/stop recording to MP4"),
-    ("hud", "H", "show/hide the HUD (fps, latency, prompt, words heard)"),
-    ("help", "?/F1", "show/hide this help"),
-    ("quit", "Q", "quit (closes any recording cleanly)"),
-)
+from visualizer.controls import help_lines
 
-EPILOG = "hotkeys:\n" + "\n".join(f"  {keys:<10} {text}" for _, keys, text in HOTKEYS)
+# The window, OSC and MIDI share visualizer.controls; --help lists that same table.
+EPILOG = "hotkeys:\n" + "\n".join(f"  {line}" for line in help_lines())
 
 
 def add_parser(subparsers) -> None:
@@ -55,6 +41,12 @@ def add_parser(subparsers) -> None:
         action="store_true",
         help="listen for words and put them in the picture (faster-whisper)",
     )
+    source.add_argument(
+        "--speech-model",
+        metavar="NAME",
+        default=None,
+        help="Whisper model for --speech (default tiny.en; implies --speech)",
+    )
     picture = parser.add_argument_group("picture")
     picture.add_argument(
         "--engine",
@@ -81,7 +73,44 @@ def add_parser(subparsers) -> None:
         help="screen number for --fullscreen (0 = primary)",
     )
     window.add_argument("--hud", action="store_true", help="start with the HUD shown")
-    output = parser.add_argument_group("recording and testing")
+    window.add_argument(
+        "--no-window",
+        action="store_true",
+        help="headless render box: no window; needs --record, --output or --osc-out",
+    )
+    control = parser.add_argument_group("control and tempo")
+    control.add_argument(
+        "--osc", type=int, metavar="PORT", help="take OSC on UDP PORT (/visualize/<action>)"
+    )
+    control.add_argument(
+        "--osc-host",
+        default="127.0.0.1",
+        metavar="HOST",
+        help="address to listen on for --osc (default 127.0.0.1; 0.0.0.0 opens it to the network)",
+    )
+    control.add_argument(
+        "--osc-out",
+        metavar="HOST:PORT",
+        help="send the analysis (beat, downbeat, bar phase, BPM, bands, section, mood) as OSC",
+    )
+    control.add_argument(
+        "--midi", metavar="DEVICE", help="MIDI input: part of its name (extra `midi`)"
+    )
+    control.add_argument(
+        "--midi-map",
+        metavar="FILE.toml",
+        help="MIDI mapping of notes/CCs to actions and parameters (default: a generic 8-knob map)",
+    )
+    control.add_argument(
+        "--link", action="store_true", help="follow Ableton Link tempo and phase (extra `link`)"
+    )
+    output = parser.add_argument_group("recording, outputs and testing")
+    output.add_argument(
+        "--output",
+        action="append",
+        choices=("vcam", "ndi", "spout", "syphon"),
+        help="send the picture to a virtual camera, NDI, Spout (Windows) or Syphon (macOS); repeatable",
+    )
     output.add_argument(
         "--record", metavar="OUT.mp4", help="record what is shown, with the sound, from the start"
     )
