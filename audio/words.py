@@ -7,9 +7,15 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class WordEvent:
-    """One committed word, timed on the audio clock (seconds)."""
+    """One committed word, timed on the audio clock (seconds).
+
+    `probability` is Whisper's own (mean token probability of the word); `passes` is how
+    many successive live hypotheses read the word the same (1 offline and for a word
+    committed on a single reading). The confidence gate (audio/speech/gate.py) reads both.
+    """
 
     text: str
     start: float
     end: float
     probability: float = 1.0
+    passes: int = 1

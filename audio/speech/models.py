@@ -24,8 +24,9 @@ class SpeechUnavailable(Exception):
     """Speech recognition cannot run here; the message is one line naming what to install."""
 
 
-def resolve_faster_whisper_model(model: str) -> str:
-    """A local directory for `model` (a size name such as tiny.en, or a path)."""
+def resolve_faster_whisper_model(model: str, download: bool = True) -> str:
+    """A local directory for `model` (a size name such as tiny.en, or a path); with
+    `download` False (or HF_HUB_OFFLINE=1) only what is already on disk."""
     path = Path(model).expanduser()
     if path.exists():
         if not (path / "model.bin").is_file():
@@ -45,7 +46,7 @@ def resolve_faster_whisper_model(model: str) -> str:
         return download_model(model, local_files_only=True)
     except Exception:
         pass
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+    if not download or os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
         raise SpeechUnavailable(_missing_model_message(model))
     try:
         return download_model(model)
@@ -79,20 +80,34 @@ def pick_device() -> str:
         return "cpu"
 
 
-@functools.lru_cache(maxsize=4)
-def load_transcriber(model: str = "tiny.en", backend: str = "faster-whisper", device: str = "auto"):
-    """A ready `Transcriber` (see transcriber.py); raises SpeechUnavailable with a fix."""
-    from audio.speech.transcriber import FasterWhisperTranscriber, OpenAIWhisperTranscriber
+def load_transcriber(model: str = "auto", backend: str = "faster-whisper", device: str = "auto"):
+    """A ready `Transcriber` (see transcriber.py); raises SpeechUnavailable with a fix.
 
+    `model` "auto": the best model on disk for this hardware (catalog.py).
+    """
+    from audio.speech.catalog import choose_model
+
+    if backend == "openai-whisper":
+        return _load("tiny.en" if model == "auto" else model, backend, device)
     if backend == "faster-whisper":
         try:
             import faster_whisper  # noqa: F401
         except ImportError:
             raise SpeechUnavailable(f"faster-whisper is not installed: {SPEECH_INSTALL}") from None
-        return FasterWhisperTranscriber(
-            resolve_faster_whisper_model(model),
-            device=pick_device() if device == "auto" else device,
-        )
+        return _load(choose_model(model), backend, device)
+    raise SpeechUnavailable(f"unknown speech backend '{backend}' (choose {', '.join(BACKENDS)})")
+
+
+@functools.lru_cache(maxsize=4)
+def _load(model: str, backend: str, device: str):
+    from audio.speech.transcriber import FasterWhisperTranscriber, OpenAIWhisperTranscriber
+
     if backend == "openai-whisper":
         return OpenAIWhisperTranscriber(model, device=device)
-    raise SpeechUnavailable(f"unknown speech backend '{backend}' (choose {', '.join(BACKENDS)})")
+    return FasterWhisperTranscriber(
+        resolve_faster_whisper_model(model),
+        device=pick_device() if device == "auto" else device,
+    )
+
+
+load_transcriber.cache_clear = _load.cache_clear  # tests reset the shared models

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from audio.source import AudioClip
+from audio.speech.gate import mark_agreement
 from audio.speech.models import load_transcriber
 from audio.speech.resample import SPEECH_RATE, to_speech_rate
 from audio.speech.transcriber import DEFAULT_GUARDS, Guards, Transcriber, guard_segments
@@ -18,12 +19,15 @@ JOIN_GAP_SECONDS = 1.5
 PAD_SECONDS = 0.3
 # Beam search: slower than the live path's greedy decoding, clearly better on hard words.
 OFFLINE_BEAM_SIZE = 5
+# The second reading's extra lead-in: a quarter of a 0.5 s live step, a new mel framing.
+SHIFT_SECONDS = 0.13
 
 
 def transcribe_clip(
-    clip: AudioClip, model: str = "tiny.en", backend: str = "faster-whisper"
+    clip: AudioClip, model: str = "auto", backend: str = "faster-whisper"
 ) -> list[WordEvent]:
-    """Every believable word of `clip`, timed in seconds from the clip start.
+    """Every believable word of `clip`, timed in seconds from the clip start (`model`: a
+    size name, a folder or "auto", see catalog.py). `content_words` picks the pictures.
 
     Raises SpeechUnavailable (one line, names what to install) if the backend or model
     is missing.
@@ -37,8 +41,14 @@ def transcribe_samples(
     transcriber: Transcriber,
     vad: SileroVad | None = None,
     guards: Guards = DEFAULT_GUARDS,
+    second_reading: bool = True,
 ) -> list[WordEvent]:
-    """`transcribe_clip` with its parts passed in (tests pass a fake transcriber)."""
+    """`transcribe_clip` with its parts passed in (tests pass a fake transcriber).
+
+    `second_reading`: decode each chunk again with SHIFT_SECONDS more silence in front (a
+    different framing of the same audio, as successive live windows are); words both
+    readings agree on carry passes=2 for the confidence gate (gate.py). Doubles the time.
+    """
     audio = to_speech_rate(samples, sample_rate)
     vad = vad or SileroVad()
     vad.reset()
@@ -49,8 +59,21 @@ def transcribe_samples(
         pad = np.zeros(int(PAD_SECONDS * SPEECH_RATE), np.float32)
         chunk = np.concatenate([pad, audio[first:last], pad])
         segments = transcriber.transcribe(chunk, beam_size=OFFLINE_BEAM_SIZE)
-        for word in guard_segments(segments, guards):
+        heard = guard_segments(segments, guards)
+        if heard and second_reading:
+            heard = mark_agreement(heard, _second_reading(chunk, transcriber, guards))
+        for word in heard:
             word_start = min(max(start + word.start - PAD_SECONDS, start), end)
             word_end = min(max(start + word.end - PAD_SECONDS, word_start), end)
-            words.append(WordEvent(word.text, word_start, word_end, word.probability))
+            words.append(WordEvent(word.text, word_start, word_end, word.probability, word.passes))
     return words
+
+
+def _second_reading(chunk: np.ndarray, transcriber: Transcriber, guards: Guards) -> list[WordEvent]:
+    """The chunk read again, shifted later by SHIFT_SECONDS; times put back on the chunk's."""
+    shift = np.zeros(int(SHIFT_SECONDS * SPEECH_RATE), np.float32)
+    segments = transcriber.transcribe(np.concatenate([shift, chunk]), beam_size=OFFLINE_BEAM_SIZE)
+    return [
+        WordEvent(w.text, w.start - SHIFT_SECONDS, w.end - SHIFT_SECONDS, w.probability)
+        for w in guard_segments(segments, guards)
+    ]

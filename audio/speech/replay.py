@@ -80,6 +80,33 @@ def replay(
     return result
 
 
+def replay_synchronously(
+    samples: np.ndarray, sample_rate: int, worker: SpeechWorker, step: float = 0.5
+) -> list[WordEvent]:
+    """Feed `samples` to an unstarted `worker` in `step`-second batches, one worker step per
+    batch, as if every Whisper pass took `step` seconds: the same words on every run,
+    whatever else the machine is doing (real-time replays depend on its load)."""
+    from audio.speech.vad import SileroVad
+
+    if worker._transcriber is None:
+        from audio.speech.models import load_transcriber
+
+        worker._transcriber = load_transcriber(worker.model, worker.backend)
+    worker._vad = SileroVad()
+    batch = max(1, int(step * sample_rate))
+    tail = np.zeros(int(1.5 * sample_rate), np.float32)
+    audio = np.concatenate([np.asarray(samples, np.float32), tail])
+    for start in range(0, len(audio), batch):
+        worker._append(start / sample_rate, audio[start : start + batch])
+        worker._advance()
+    if worker._stream_start is not None and worker._heard_speech:
+        worker._end_utterance()
+    words = []
+    while not worker.words.empty():
+        words.append(worker.words.get_nowait())
+    return words
+
+
 def wait_until_ready(worker: SpeechWorker, timeout: float = 60.0) -> None:
     """Block until the worker has loaded its model (or failed to)."""
     deadline = clock.perf_counter() + timeout

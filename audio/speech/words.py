@@ -3,14 +3,19 @@
 No part-of-speech tagger: a stopword list (function words, auxiliaries, light verbs,
 fillers) catches what should not steer a picture, and what is left is mostly nouns,
 adjectives, colours and places - "a red ocean under the moon" -> red, ocean, moon.
+`content_words` also drops what the blocklist names (blocklist.py; profanity and slurs
+by default) and what Whisper is not sure of (gate.py).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
+from audio.speech.blocklist import Blocklist, load_blocklist
+from audio.speech.gate import DEFAULT_GATE, ConfidenceGate
 from audio.words import WordEvent
 
 # Function words, pronouns, auxiliaries, light verbs, vague adverbs and fillers.
@@ -59,7 +64,7 @@ def normalize_word(text: str) -> str:
 
 
 def is_content_word(word: str, blocklist: frozenset[str] = frozenset()) -> bool:
-    """True for a normalized word worth showing: alphabetic, not a stopword, not blocked."""
+    """True for a normalized word worth showing: alphabetic, not a stopword, not listed."""
     return (
         len(word) >= 2
         and word.replace("'", "").replace("-", "").isalpha()
@@ -68,12 +73,36 @@ def is_content_word(word: str, blocklist: frozenset[str] = frozenset()) -> bool:
     )
 
 
-def content_words(words: Sequence[WordEvent], blocklist: Iterable[str] = ()) -> list[WordEvent]:
-    """The content words of `words`, lower-cased and stripped, timings kept."""
-    blocked = frozenset(normalize_word(word) for word in blocklist)
+@functools.lru_cache(maxsize=1)
+def default_blocklist() -> Blocklist:
+    """The shipped list plus the user's file ($VISUALIZE_BLOCKLIST or ~/.config/visualize)."""
+    return load_blocklist()
+
+
+def content_words(
+    words: Sequence[WordEvent],
+    blocklist: Iterable[str] | Blocklist = (),
+    gate: ConfidenceGate | None = DEFAULT_GATE,
+    before: Sequence[WordEvent] = (),
+) -> list[WordEvent]:
+    """The content words of `words` that may become pictures, lower-cased, timings kept.
+
+    `words` in spoken order (a blocked word split over neighbours is caught). `blocklist`:
+    a Blocklist (used as is) or extra words added to `default_blocklist()`. `gate`: the
+    confidence gate (None keeps every word the transcriber's guards kept). `before`: the
+    words said just before, read only to catch a blocked word split across the two.
+    """
+    if not isinstance(blocklist, Blocklist):
+        extra = [word for word in blocklist if str(word).strip()]
+        blocklist = default_blocklist() | Blocklist.from_entries(extra) if extra else None
+    blocklist = blocklist if blocklist is not None else default_blocklist()
+    blocked = blocklist.blocked_indices([event.text for event in [*before, *words]])
     kept = []
-    for event in words:
+    for index, event in enumerate(words):
         word = normalize_word(event.text)
-        if is_content_word(word, blocked):
-            kept.append(replace(event, text=word))
+        if index + len(before) in blocked or not is_content_word(word):
+            continue
+        if gate is not None and not gate.admits(event):
+            continue
+        kept.append(replace(event, text=word))
     return kept

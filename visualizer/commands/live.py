@@ -45,7 +45,7 @@ def add_parser(subparsers) -> None:
         "--speech-model",
         metavar="NAME",
         default=None,
-        help="Whisper model for --speech (default tiny.en; implies --speech)",
+        help="Whisper model for --speech (default auto: the best model on disk for this machine, tiny.en on a small CPU; implies --speech)",
     )
     picture = parser.add_argument_group("picture")
     picture.add_argument(

@@ -19,6 +19,14 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "pull":
         if not args.name:
             raise UserError("name a model to pull, e.g. `visualize models pull sd-turbo`")
+        from audio.speech import catalog  # speech models (Whisper): small.en, large-v3-turbo
+
+        if catalog.is_speech_model(args.name):
+            try:
+                print(f"{args.name}: ready at {catalog.pull(args.name)}")
+            except catalog.SpeechUnavailable as exc:
+                raise UserError(str(exc)) from exc
+            return 0
         try:
             path = loading.pull(registry.resolve(args.name))
         except (ValueError, ModelUnavailable) as exc:
@@ -32,4 +40,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"{spec.name:20} {spec.steps} step(s) {spec.width}px {spec.size_gb:5.1f} GB  {where}{tiny}"
         )
+    from audio.speech import catalog
+
+    print("\n".join(catalog.listing()))
     return 0

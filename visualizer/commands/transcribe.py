@@ -18,7 +18,14 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("file", help="audio file (mp3, wav, ogg, flac, m4a, ...)")
     parser.add_argument("--json", metavar="OUT", help="also write the words to this JSON file")
-    parser.add_argument("--model", default="tiny.en", help="Whisper size name or model path")
+    parser.add_argument(
+        "--model",
+        default="auto",
+        help="Whisper size name (tiny.en, base.en, small.en, distil-large-v3, large-v3-turbo), "
+        "model folder, or auto (default): the best model on disk for this machine - on a GPU "
+        "large-v3-turbo, distil-large-v3 or small.en, on 8+ CPU cores small.en, else tiny.en; "
+        "get one with `visualize models pull NAME`",
+    )
     parser.add_argument(
         "--backend", default="faster-whisper", choices=("faster-whisper", "openai-whisper")
     )
@@ -30,17 +37,38 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "--speed", type=float, default=1.0, help="replay speed for --streaming (1 = real time)"
     )
-    parser.add_argument("--blocklist", default="", help="comma-separated words never shown")
+    parser.add_argument(
+        "--blocklist", default="", help="comma-separated words never shown (added to the default)"
+    )
+    parser.add_argument(
+        "--blocklist-file",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="file of words never shown, one a line, *stem blocks words containing it "
+        "(also read: $VISUALIZE_BLOCKLIST or ~/.config/visualize/blocklist.txt)",
+    )
+    parser.add_argument(
+        "--no-default-blocklist",
+        action="store_true",
+        help="do not block the shipped profanity and slur list",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from audio.source import AudioError, load_audio
     from audio.speech import SpeechUnavailable, content_words, transcribe_clip
+    from audio.speech.blocklist import load_blocklist
 
     if args.speed <= 0:
         raise UserError("--speed must be > 0")
-    blocklist = [word for word in args.blocklist.split(",") if word.strip()]
+    try:
+        blocklist = load_blocklist(
+            [args.blocklist], args.blocklist_file, default=not args.no_default_blocklist
+        )
+    except OSError as exc:
+        raise UserError(f"cannot read blocklist {exc.filename}: {exc.strerror}") from None
     try:
         clip = load_audio(args.file)
         if args.streaming:
@@ -52,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
     except SpeechUnavailable as exc:
         raise UserError(str(exc)) from None
     content = {id(w) for w in words if content_words([w], blocklist)}
+    content -= {id(words[i]) for i in blocklist.blocked_indices([w.text for w in words])}
     print(" ".join(word.text for word in words) or "(no speech)")
     for index, word in enumerate(words):
         mark = "*" if id(word) in content else " "
@@ -78,6 +107,12 @@ def _stream(clip, args):
     return result.words, result.latencies
 
 
+def _model_name(args) -> str:
+    from audio.speech.catalog import choose_model
+
+    return choose_model(args.model) if args.backend == "faster-whisper" else args.model
+
+
 def _latency_summary(latencies: list[float]) -> str:
     import numpy as np
 
@@ -88,7 +123,7 @@ def _latency_summary(latencies: list[float]) -> str:
 def _write_json(path: Path, args, words, content, latencies) -> None:
     data = {
         "file": str(args.file),
-        "model": args.model,
+        "model": _model_name(args),
         "backend": args.backend,
         "streaming": bool(args.streaming),
         "text": " ".join(word.text for word in words),
