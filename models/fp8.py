@@ -87,6 +87,28 @@ def _fp8_mm_shape(x_fp8, weight, x_scale, weight_scale):
     return x_fp8.new_empty((x_fp8.shape[0], weight.shape[0]), dtype=torch.bfloat16)
 
 
+@torch.library.custom_op("visualize::fp8_mm_tensorwise", mutates_args=())
+def fp8_mm_tensorwise(
+    x_fp8: torch.Tensor, weight: torch.Tensor, x_scale: torch.Tensor
+) -> torch.Tensor:
+    """Tensor-wise scaled FP8 GEMM (one activation scale, the weight's scales applied
+    after): cuBLASLt's FP8 kernel, which needs no per-row scale pass over the input."""
+    one = x_scale.new_ones(())
+    return torch._scaled_mm(
+        x_fp8.contiguous(),
+        weight.t(),
+        scale_a=x_scale.reshape(()),
+        scale_b=one,
+        out_dtype=torch.bfloat16,
+        use_fast_accum=True,
+    )
+
+
+@fp8_mm_tensorwise.register_fake
+def _fp8_mm_tensorwise_shape(x_fp8, weight, x_scale):
+    return x_fp8.new_empty((x_fp8.shape[0], weight.shape[0]), dtype=torch.bfloat16)
+
+
 def fp8_gemm_rows(rows: torch.Tensor, weight: torch.Tensor, weight_scale_row: torch.Tensor):
     """(M, K) activations x FP8 (N, K) weight -> (M, N) bf16, activations quantized per row.
 
@@ -124,18 +146,34 @@ class FP8Linear(nn.Module):
         bias = None if linear.bias is None else linear.bias.detach().to(compute_dtype)
         self.register_buffer("bias", bias)
         self.gemm_ratio = gemm_ratio  # FP8 GEMM while rows <= out_features * ratio
+        # Static activation scaling (`calibrate_static`): "off", "observe" (record the
+        # input's amax while running in 16 bits) or "static" (one calibrated scale).
+        self.activation = "off"
+        self.register_buffer("input_amax", torch.zeros((), device=weight.device))
 
     def dequantized_weight(self, dtype: torch.dtype) -> torch.Tensor:
         return dequantize(self.weight, self.weight_scale, dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rows = x.numel() // self.in_features
-        if not self.use_scaled_mm or rows > self.out_features * self.gemm_ratio:
+        observe = self.activation == "observe"
+        if observe:
+            self.input_amax.copy_(torch.maximum(self.input_amax, x.detach().abs().amax().float()))
+        if observe or not self.use_scaled_mm or rows > self.out_features * self.gemm_ratio:
             weight = self.dequantized_weight(x.dtype)
             bias = None if self.bias is None else self.bias.to(x.dtype)
             return F.linear(x, weight, bias)
         shape = x.shape
-        out = fp8_gemm_rows(x.reshape(-1, self.in_features), self.weight, self.weight_scale_row)
+        flat = x.reshape(-1, self.in_features)
+        if self.activation == "static":
+            # One scale from calibration: the quantization is a pointwise op that
+            # Inductor fuses into whatever produced x; the weight's per-channel scales
+            # are applied on the output, fused with the bias add.
+            x_scale = self.input_amax.clamp(min=1e-12) / FP8_MAX
+            x_fp8 = (flat.float() / x_scale).clamp(-FP8_MAX, FP8_MAX).to(FP8_DTYPE)
+            out = fp8_mm_tensorwise(x_fp8, self.weight, x_scale) * self.weight_scale_row
+        else:
+            out = fp8_gemm_rows(flat, self.weight, self.weight_scale_row)
         if self.bias is not None:
             out = out + self.bias
         return out.reshape(*shape[:-1], self.out_features).to(x.dtype)
@@ -278,6 +316,30 @@ def quantize_model(
                 continue
             setattr(parent, child_name, layer)  # the old weight is freed here, layer by layer
     return QuantReport(bytes_before=before, bytes_after=weight_bytes(model), **counts)
+
+
+def calibrate_static(model: nn.Module, run, margin: float = 1.25) -> int:
+    """Static activation scales for the FP8 Linears of `model`: `run()` drives it (a few
+    representative calls), each layer records its input's largest magnitude, and from
+    then on quantizes with that (times `margin`; larger values saturate at FP8's 448).
+    Returns how many layers switched. Scales hold for the inputs seen: a prompt or noise
+    far outside them clips, which per-row scaling never does."""
+    layers = [m for m in model.modules() if isinstance(m, FP8Linear) and m.use_scaled_mm]
+    for layer in layers:
+        layer.input_amax.zero_()
+        layer.activation = "observe"
+    try:
+        run()
+    finally:
+        for layer in layers:
+            layer.activation = "off"
+    calibrated = 0
+    for layer in layers:
+        if float(layer.input_amax) > 0:
+            layer.input_amax.mul_(margin)
+            layer.activation = "static"
+            calibrated += 1
+    return calibrated
 
 
 def weight_bytes(model: nn.Module) -> int:

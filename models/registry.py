@@ -148,6 +148,31 @@ def custom_spec(source: str, family: str) -> ModelSpec:
     )
 
 
+def native_resolution(spec: ModelSpec, folder: Path | None) -> int:
+    """The side in pixels a model was trained at: a known model's entry, else its
+    folder's config (the UNet's or transformer's `sample_size` latents times the VAE's
+    downscale: SD 2.x 768, SDXL 1024), else the family default."""
+    if spec.name in MODELS or folder is None:
+        return spec.width
+    vae = _read_config(Path(folder) / "vae" / "config.json")
+    levels = len(vae.get("block_out_channels", ())) or 4
+    for part in ("unet", "transformer"):
+        sample = _read_config(Path(folder) / part / "config.json").get("sample_size")
+        if isinstance(sample, (list, tuple)):
+            sample = max(sample)
+        if isinstance(sample, int) and sample > 0:
+            return sample * 2 ** (levels - 1)
+    return spec.width
+
+
+def _read_config(path: Path) -> dict:
+    try:
+        config = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
 def family_of_folder(folder: Path) -> str:
     """Read the pipeline class from model_index.json; empty when it is not a pipeline."""
     index = Path(folder) / "model_index.json"

@@ -1,6 +1,6 @@
 """Random-weight pipelines, for tests and benchmarks where no weights exist.
 
-`save_random_pipeline(folder, size="tiny"|"full", family="sd"|"sd3"|"flux")` builds a
+`save_random_pipeline(folder, size="tiny"|"full", family="sd"|"sdxl"|"sd3"|"flux")` builds a
 diffusers pipeline (and a tiny VAE in `vae_tiny/`) from configs written here as data, with
 random weights, and saves it with `save_pretrained`; the generator then loads it through
 the same code path as a downloaded model. "full" (sd only) uses the public sd-turbo
@@ -86,6 +86,38 @@ TINY_TAESD = {
 }
 # Default AutoencoderTiny config is the public TAESD architecture.
 FULL_TAESD: dict = {}
+
+# SDXL class: two CLIPs (token widths side by side = cross_attention_dim; the second's
+# pooled projection + 6 size ids embedded at addition_time_embed_dim each).
+TINY_SDXL_UNET = {
+    **TINY_UNET,
+    "cross_attention_dim": 64,
+    "addition_embed_type": "text_time",
+    "addition_time_embed_dim": 8,
+    "projection_class_embeddings_input_dim": 6 * 8 + 32,
+    "transformer_layers_per_block": [1, 2],
+}
+# Public SDXL UNet (stabilityai/sdxl-turbo unet/config.json) at sdxl-base's 1024 px.
+FULL_SDXL_UNET = {
+    "addition_embed_type": "text_time",
+    "addition_time_embed_dim": 256,
+    "attention_head_dim": [5, 10, 20],
+    "block_out_channels": [320, 640, 1280],
+    "cross_attention_dim": 2048,
+    "down_block_types": ["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"],
+    "up_block_types": ["CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"],
+    "in_channels": 4,
+    "out_channels": 4,
+    "layers_per_block": 2,
+    "projection_class_embeddings_input_dim": 2816,
+    "sample_size": 128,
+    "transformer_layers_per_block": [1, 2, 10],
+    "use_linear_projection": True,
+}
+# Benchmark text encoders at SDXL's output widths (768 and 1280 per token, 1280 pooled):
+# they run once per cue, never per frame.
+BENCH_SDXL_TEXT = ({**TINY_TEXT, "hidden_size": 768}, {**TINY_TEXT, "hidden_size": 1280})
+BENCH_SDXL_TEXT[1]["projection_dim"] = 1280
 
 # Tiny DiT pipelines: the real families' shapes (16 latent channels, 8x VAE, CLIP + T5)
 # at toy widths. The VAEs carry the real models' latent shift and scale so the code that
@@ -196,7 +228,12 @@ def save_random_pipeline(
     """
     import torch
 
-    builders = {"sd": _sd_pipeline, "sd3": _sd3_pipeline, "flux": _flux_pipeline}
+    builders = {
+        "sd": _sd_pipeline,
+        "sdxl": _sdxl_pipeline,
+        "sd3": _sd3_pipeline,
+        "flux": _flux_pipeline,
+    }
     if family not in builders:
         raise ValueError(f"family must be one of {', '.join(builders)}")
     if size != "tiny" and family == "sd3":
@@ -234,6 +271,32 @@ def _sd_pipeline(folder: Path, full: bool) -> tuple[Any, Any]:
         safety_checker=None,
         feature_extractor=None,
         requires_safety_checker=False,
+    )
+    return pipeline, AutoencoderTiny(**(FULL_TAESD if full else TINY_TAESD))
+
+
+def _sdxl_pipeline(folder: Path, full: bool) -> tuple[Any, Any]:
+    """SDXL(-turbo) class: a UNet with size conditioning, two CLIPs, epsilon Euler."""
+    from diffusers import (
+        AutoencoderKL,
+        AutoencoderTiny,
+        EulerDiscreteScheduler,
+        StableDiffusionXLPipeline,
+        UNet2DConditionModel,
+    )
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+
+    tokenizer = clip_tokenizer(folder / "_tokenizer_src")
+    first, second = BENCH_SDXL_TEXT if full else (TINY_TEXT, TINY_TEXT)
+    vocab = len(tokenizer)
+    pipeline = StableDiffusionXLPipeline(
+        vae=AutoencoderKL(**(FULL_VAE if full else TINY_VAE)),
+        text_encoder=CLIPTextModel(CLIPTextConfig(vocab_size=vocab, **first)),
+        text_encoder_2=CLIPTextModelWithProjection(CLIPTextConfig(vocab_size=vocab, **second)),
+        tokenizer=tokenizer,
+        tokenizer_2=tokenizer,
+        unet=UNet2DConditionModel(**(FULL_SDXL_UNET if full else TINY_SDXL_UNET)),
+        scheduler=EulerDiscreteScheduler(prediction_type="epsilon", timestep_spacing="trailing"),
     )
     return pipeline, AutoencoderTiny(**(FULL_TAESD if full else TINY_TAESD))
 

@@ -53,6 +53,16 @@ def wants_channels_last(device_type: str, precision: str, family: str) -> bool:
     return device_type == "cuda" and precision in ("fp16", "bf16") and family not in DIT_FAMILIES
 
 
+def tune_inductor() -> None:
+    """Inductor and cuDNN settings for convolutional UNets (diffusers' torch.compile
+    guide): 1x1 convs as matrix products, cuDNN picks its fastest algorithm per shape."""
+    import torch
+    import torch._inductor.config as inductor
+
+    torch.backends.cudnn.benchmark = True
+    inductor.conv_1x1_as_mm = True
+
+
 def stack_conditioning(conds: list[tuple], use_cfg: bool) -> tuple:
     """One tensor per conditioning field for a batch of frames.
 
@@ -127,11 +137,17 @@ class Denoiser:
     def use_channels_last(self) -> None:
         """Run the denoiser channels-last (see `wants_channels_last`); a UNet's choice."""
 
-    def compile(self) -> None:
+    def compile(self, graphs: bool = False, mode: str | None = None) -> None:
         """The VAE decoder runs once per frame at a fixed shape: CUDA graphs suit it."""
         import torch
 
         self.vae.decoder = torch.compile(self.vae.decoder, mode="reduce-overhead")
+
+    def fuse_projections(self) -> None:
+        """One GEMM for attention's q, k and v where the model offers it (same math);
+        before FP8 quantization, which replaces the Linears."""
+        if hasattr(self.model, "fuse_qkv_projections"):
+            self.model.fuse_qkv_projections()
 
     def _vae_shift_scale(self) -> tuple[float, float]:
         config = self.vae.config
@@ -168,12 +184,26 @@ class UNetDenoiser(Denoiser):
         return self.pipeline.unet.config.in_channels
 
     def encode_prompt(self, prompt: str, negative: str) -> tuple:
-        encode, device = self.pipeline.encode_prompt, self.device
+        """Token embeddings of the whole prompt, 75-token windows side by side
+        (`models.prompts`); a prompt of one window is encoded exactly as diffusers does."""
+        from models.prompts import encode_long
+
+        encode, device, cfg = self.pipeline.encode_prompt, self.device, self.use_cfg
         if self.spec.family == "sdxl":
-            out = encode(prompt, None, device, 1, self.use_cfg, negative or None)
+
+            def window(text: str, negative_text: str | None) -> tuple:
+                return encode(text, None, device, 1, cfg, negative_text)
+
+        else:
+
+            def window(text: str, negative_text: str | None) -> tuple:
+                return encode(text, device, 1, cfg, negative_text)
+
+        out = encode_long(window, self.pipeline.tokenizer, prompt, negative, cfg)
+        if self.spec.family == "sdxl":
             embeds, negative_embeds, pooled, negative_pooled = out
             return self._with_negative((embeds, pooled), (negative_embeds, negative_pooled))
-        embeds, negative_embeds = encode(prompt, device, 1, self.use_cfg, negative or None)
+        embeds, negative_embeds = out
         return self._with_negative((embeds,), (negative_embeds,))
 
     def sigmas(self, strength: float) -> tuple[list[float], list[int]]:
@@ -190,11 +220,23 @@ class UNetDenoiser(Denoiser):
 
     def denoise(self, noise: Any, conds: list, init: Any = None, strength: float = 1.0) -> Any:
         """Our Euler loop over the UNet: a few tensor ops around each model call."""
+        return self.run(noise, stack_conditioning(conds, self.use_cfg), init, strength)
+
+    def start_scale(self, sigma: float) -> float:
+        """Pure noise's scale at the first sigma, as diffusers' `init_noise_sigma`:
+        sigma for 'linspace' and 'trailing' timesteps, sqrt(sigma^2 + 1) otherwise."""
+        spacing = self.pipeline.scheduler.config.get("timestep_spacing", "linspace")
+        return sigma if spacing in ("linspace", "trailing") else math.sqrt(sigma * sigma + 1)
+
+    def run(self, noise: Any, cond: tuple, init: Any = None, strength: float = 1.0) -> Any:
+        """The loop on stacked conditioning; only device work, so it can be graph-captured."""
         import torch
 
         sigmas, timesteps = self.sigmas(strength if init is not None else 1.0)
-        latents = noise * sigmas[0] if init is None else init.float() + noise * sigmas[0]
-        cond = stack_conditioning(conds, self.use_cfg)
+        if init is None:
+            latents = noise * self.start_scale(sigmas[0])
+        else:
+            latents = init.float() + noise * sigmas[0]
         for index, timestep in enumerate(timesteps):
             sigma, sigma_next = sigmas[index], sigmas[index + 1]
             model_in = latents / math.sqrt(sigma * sigma + 1)
@@ -221,20 +263,34 @@ class UNetDenoiser(Denoiser):
         timesteps = torch.full((batch,), timestep, device=self.device, dtype=torch.long)
         kwargs = {}
         if self.spec.family == "sdxl":
-            size = (self.height, self.width)
-            time_ids = torch.tensor([[*size, 0, 0, *size]], device=self.device, dtype=self.dtype)
             kwargs["added_cond_kwargs"] = {
                 "text_embeds": cond[1],
-                "time_ids": time_ids.expand(batch, -1),
+                "time_ids": self._time_ids().expand(batch, -1),
             }
         return self.model(model_in, timesteps, encoder_hidden_states=cond[0], **kwargs)[0]
 
-    def compile(self) -> None:
-        """The whole UNet with CUDA graphs: a small model, launch-bound at 1 step."""
+    def _time_ids(self) -> Any:
+        """SDXL's size conditioning (original size, crop, target size), made once: a
+        host-to-device copy per call would stall the stream and break graph capture."""
         import torch
 
-        super().compile()
-        self.model = torch.compile(self.model, mode="reduce-overhead")
+        if getattr(self, "_time_ids_tensor", None) is None:
+            size = (self.height, self.width)
+            ids = torch.tensor([[*size, 0, 0, *size]], dtype=self.dtype)
+            self._time_ids_tensor = ids.to(self.device)
+        return self._time_ids_tensor
+
+    def compile(self, graphs: bool = False, mode: str | None = None) -> None:
+        """The whole UNet. Without our frame graphs, with Inductor's CUDA graphs (a
+        small model, launch-bound at 1 step); with them, plain kernels that
+        `render.frame_graph` captures together with the rest of the frame. `mode`
+        overrides (e.g. "max-autotune-no-cudagraphs": slower to compile)."""
+        import torch
+
+        tune_inductor()
+        mode = mode or ("default" if graphs else "reduce-overhead")
+        self.vae.decoder = torch.compile(self.vae.decoder, mode=mode)
+        self.model = torch.compile(self.model, mode=mode)
 
 
 class FlowMatchDenoiser(Denoiser):
@@ -245,6 +301,15 @@ class FlowMatchDenoiser(Denoiser):
         self.scheduler = self.pipeline.scheduler
         self.max_sequence_length = self.spec.extra.get("max_sequence_length", 256)
         self._schedule: list[float] | None = None
+
+    def t5_length(self, tokenizer: Any, prompt: str, negative: str) -> int:
+        """T5 tokens for this prompt: the model's default (256), or 512 when the prompt
+        needs it, so no cue word is cut (`models.prompts.t5_budget`). CLIP's 77 tokens
+        still cut the pooled vector's view, as in the pipelines themselves."""
+        from models.prompts import t5_budget
+
+        longest = max((prompt, negative), key=len)
+        return t5_budget(tokenizer, longest, self.max_sequence_length)
 
     def sigmas(self, strength: float) -> list[float]:
         """Noise levels from `strength` down to 0, one model call per step.
@@ -308,7 +373,7 @@ class FlowMatchDenoiser(Denoiser):
         """One model call: spatial latents in, spatial velocity out."""
         raise NotImplementedError
 
-    def compile(self) -> None:
+    def compile(self, graphs: bool = False, mode: str | None = None) -> None:
         """Regional compilation: each repeated transformer block is compiled once and
         reused, so a cold start compiles one block instead of a 12B-parameter graph."""
         super().compile()
@@ -327,7 +392,7 @@ class SD3Denoiser(FlowMatchDenoiser):
             num_images_per_prompt=1,
             do_classifier_free_guidance=self.use_cfg,
             negative_prompt=negative or None,
-            max_sequence_length=self.max_sequence_length,
+            max_sequence_length=self.t5_length(self.pipeline.tokenizer_3, prompt, negative),
         )
         embeds, negative_embeds, pooled, negative_pooled = out
         return self._with_negative((embeds, pooled), (negative_embeds, negative_pooled))
@@ -371,7 +436,7 @@ class FluxDenoiser(FlowMatchDenoiser):
             None,
             device=self.device,
             num_images_per_prompt=1,
-            max_sequence_length=self.max_sequence_length,
+            max_sequence_length=self.t5_length(self.pipeline.tokenizer_2, prompt, ""),
         )
         return self._with_negative((embeds, pooled), None)
 

@@ -41,6 +41,8 @@ from render.interpolation import KeyClock, beat_ease, lerp, slerp
 log = logging.getLogger(__name__)
 
 MODES = ("interpolate", "latent", "feedback")
+# Prompts that set static FP8 activation scales (fp8_scaling="static").
+CALIBRATION_PROMPTS = ("abstract flowing light", "")
 PRECISIONS = ("auto", "fp8", "fp16", "bf16", "fp32")
 
 
@@ -99,11 +101,16 @@ class DiffusionGenerator:
         compile: bool | None = None,
         beats_per_key: int = 1,
         resolution: int | None = None,
+        graphs: bool | None = None,
+        fp8_options: dict | None = None,
+        fp8_scaling: str = "row",
+        compile_mode: str | None = None,
     ) -> None:
         import torch
 
         from models import loading, registry
 
+        fp8_options = fp8_options or {}
         self.width, self.height, self.seed = width, height, seed
         self.structure = structure
         self.mode = mode or ("interpolate" if interpolate else "feedback")
@@ -128,22 +135,37 @@ class DiffusionGenerator:
         self.vae = self.components.vae
         self.steps = steps or self.spec.steps
         self.guidance = self.spec.guidance
-        native = resolution or self.spec.width
+        native = resolution or registry.native_resolution(self.spec, folder)
         self.model_width, self.model_height = model_size(width, height, native)
         size = (self.model_width, self.model_height)
         self.denoiser = make_denoiser(
             self.components, self.device, self.dtype, self.steps, self.guidance, size
         )
+        compiled = compile if compile is not None else self.device.type == "cuda"
+        # Whole-frame CUDA graphs (render.frame_graph): UNets in interpolate mode on a GPU.
+        use_graphs = graphs if graphs is not None else compiled
+        use_graphs = use_graphs and self._graphs_fit()
+        if use_graphs:
+            self.denoiser.fuse_projections()
         self.quant_report = None
         if self.precision == "fp8":  # the UNet or the transformer; the VAE stays as it is
             from models.fp8 import quantize_model
 
-            self.quant_report = quantize_model(self.denoiser.model, torch.bfloat16)
+            self.quant_report = quantize_model(self.denoiser.model, torch.bfloat16, **fp8_options)
+            if fp8_scaling == "static":
+                self.fp8_static_layers = self._calibrate_fp8()
         if wants_channels_last(self.device.type, self.precision, self.spec.family):
             self.denoiser.use_channels_last()
-        if compile if compile is not None else self.device.type == "cuda":
+        if compiled:
             _enable_compile_cache(loading.cache_dir())
-            self.denoiser.compile()
+            self.denoiser.compile(graphs=use_graphs, mode=compile_mode)
+        self.graphs = None
+        self.graph_error: str | None = None
+        self._graph_frames = 0
+        if use_graphs:
+            from render.frame_graph import FrameGraphs
+
+            self.graphs = FrameGraphs(self.denoiser, (height, width), self.device, depth=2)
 
         self._embeddings: OrderedDict[tuple[str, str], Any] = OrderedDict()
         self._noises: OrderedDict[tuple[int, int], Any] = OrderedDict()
@@ -160,30 +182,121 @@ class DiffusionGenerator:
 
     def render_batch(self, requests: Sequence[FrameRequest]) -> list[np.ndarray]:
         """Frames for several requests (in time order) with one batched denoise."""
+        return self.collect(self.submit(requests))
+
+    def submit(self, requests: Sequence[FrameRequest]) -> Any:
+        """Start the frames for `requests` (one batch); `collect()` returns them. With
+        frame graphs the GPU works on them while the caller submits the next batch."""
         import torch
 
         plans = [self._plan(request) for request in requests]
         try:
             with torch.inference_mode():
+                if self.graphs is not None and self.mode == "interpolate":
+                    inputs = [self._frame_inputs(plan) for plan in plans]
+                    try:
+                        return ("graph", self.graphs.submit(inputs), len(plans))
+                    except Exception as exc:
+                        if self._graph_frames:  # graphs worked before: a frame failure
+                            raise
+                        # The first capture failed: carry on without frame graphs.
+                        self.graph_error = f"{type(exc).__name__}: {str(exc)[:300]}"
+                        log.warning("frame graphs unavailable (%s): running without", exc)
+                        print(f"visualize: frame graphs unavailable: {exc}", file=sys.stderr)
+                        self.graphs = None
                 latents = self._latents(plans)
                 frames = self._to_rgb(latents)
         except Exception as exc:  # one bad frame (OOM included) never stops the stream
-            self.failures += 1
-            if isinstance(exc, torch.cuda.OutOfMemoryError):
-                torch.cuda.empty_cache()
-            log.warning("diffusion frame failed: %s: %s", type(exc).__name__, exc)
-            self._previous_latent = None
-            blank = np.zeros((self.height, self.width, 3), np.uint8)
-            fallback = self._last_frame if self._last_frame is not None else blank
-            return [fallback.copy() for _ in requests]
+            return ("failed", self._failed(exc), len(plans))
         self._previous_latent = latents[-1:]
-        self._last_frame = frames[-1]
+        return ("done", frames, len(plans))
+
+    def collect(self, handle: Any) -> list[np.ndarray]:
+        """The frames of a `submit()`, as HxWx3 uint8 arrays."""
+        kind, value, count = handle
+        if kind == "failed":
+            return [self._fallback_frame() for _ in range(count)]
+        if kind == "graph":
+            try:
+                value = self._collect_graph(value)
+            except Exception as exc:
+                self._failed(exc)
+                return [self._fallback_frame() for _ in range(count)]
+        if isinstance(value, list) and value:
+            self._last_frame = value[-1]
+        return value
+
+    def _collect_graph(self, ticket: Any) -> list[np.ndarray]:
+        from render.frame_graph import FrameGraphs
+
+        frames = FrameGraphs.collect(ticket.slot.owner, ticket)
+        self._graph_frames += 1
         return frames
+
+    def _failed(self, exc: Exception) -> None:
+        import torch
+
+        self.failures += 1
+        if isinstance(exc, torch.cuda.OutOfMemoryError):
+            torch.cuda.empty_cache()
+        log.warning("diffusion frame failed: %s: %s", type(exc).__name__, exc)
+        self._previous_latent = None
+
+    def _fallback_frame(self) -> np.ndarray:
+        if self._last_frame is not None:
+            return self._last_frame.copy()
+        return np.zeros((self.height, self.width, 3), np.uint8)
+
+    def _calibrate_fp8(self) -> int:
+        """Static FP8 activation scales from a few eager denoises (two prompts, fresh
+        noise); see `models.fp8.calibrate_static`."""
+        import torch
+
+        from models.fp8 import calibrate_static
+
+        def run() -> None:
+            generator = torch.Generator("cpu").manual_seed(self.seed)
+            for prompt in CALIBRATION_PROMPTS:
+                cond = self.denoiser.encode_prompt(prompt, "")
+                noise = torch.randn(self.denoiser.noise_shape, generator=generator)
+                self.denoiser.run(noise.to(self.device), cond)
+
+        with torch.inference_mode():
+            return calibrate_static(self.denoiser.model, run)
+
+    def _graphs_fit(self) -> bool:
+        """Whole-frame graphs need a fixed schedule and shape: interpolate mode, a UNet,
+        no classifier-free guidance, on a GPU."""
+        return (
+            self.device.type == "cuda"
+            and self.mode == "interpolate"
+            and self.spec.family in ("sd", "sdxl")
+            and self.guidance <= 1.0
+        )
+
+    def _frame_inputs(self, plan: dict) -> Any:
+        """The device inputs of one frame for `render.frame_graph`."""
+        from render.frame_graph import FrameInputs
+
+        cue, key = plan["cue"], plan["key"]
+        cond = self._embedding(cue.prompt, cue.negative_prompt)
+        frame = FrameInputs(
+            self._noise(cue.seed, key), self._noise(cue.seed, key + 1), plan["t"], cond
+        )
+        previous = plan["previous"]
+        if previous is not None:
+            old = self._embedding(previous.prompt, previous.negative_prompt)
+            old, frame.cond = self._same_length(old, cond)
+            frame.prev_cond, frame.blend = old, plan["blend"]
+            frame.prev_a = self._noise(previous.seed, key)
+            frame.prev_b = self._noise(previous.seed, key + 1)
+        return frame
 
     def close(self) -> None:
         import torch
 
         self._embeddings.clear()
+        self.graphs = None
         self._noises.clear()
         self._keyframes.clear()
         self.pipeline = self.denoiser = self.vae = self.components = None
@@ -264,8 +377,27 @@ class DiffusionGenerator:
         cond = self._embedding(cue.prompt, cue.negative_prompt)
         if plan["previous"] is not None:
             old = self._embedding(plan["previous"].prompt, plan["previous"].negative_prompt)
+            old, cond = self._same_length(old, cond)
             cond = lerp(old, cond, plan["blend"])
         return cond
+
+    def _same_length(self, first: tuple, second: tuple) -> tuple[tuple, tuple]:
+        """Two conditionings padded to one token length for a cross-fade: CLIP windows
+        with the empty prompt's window (as Compel pads), T5 tokens with the last one."""
+        from models.prompts import pad_sequence
+
+        length = max(first[0].shape[1], second[0].shape[1])
+        if first[0].shape[1] == second[0].shape[1]:
+            return first, second
+
+        def pad(cond: tuple) -> tuple:
+            if self.spec.family in ("sd", "sdxl"):
+                filler = self._embedding("", "")[0]
+            else:
+                filler = cond[0][:, -1:]
+            return pad_sequence(cond, filler, length)
+
+        return pad(first), pad(second)
 
     def _embedding(self, prompt: str, negative: str) -> tuple:
         """Prompt embeddings, cached per (prompt, negative): cues repeat a lot."""
@@ -290,7 +422,9 @@ class DiffusionGenerator:
             generator = torch.Generator("cpu").manual_seed(_mix(self.seed, seed, key))
             shape = self.denoiser.noise_shape
             noise = torch.randn(shape, generator=generator, dtype=torch.float32)
-            self._noises[cache_key] = noise.to(self.device)
+            if self.device.type == "cuda":  # pinned: the copy does not stall the stream
+                noise = noise.pin_memory()
+            self._noises[cache_key] = noise.to(self.device, non_blocking=True)
             while len(self._noises) > 32:
                 self._noises.popitem(last=False)
         return self._noises[cache_key]
@@ -309,15 +443,10 @@ class DiffusionGenerator:
         return self.denoiser.encode(batch)
 
     def _to_rgb(self, latents: Any) -> list[np.ndarray]:
-        import torch
-        import torch.nn.functional as F
+        from render.frame_graph import to_pixels
 
-        images = self.denoiser.decode(latents)
-        images = ((images.float() + 1.0) * 127.5).clamp(0, 255)
-        if images.shape[-2:] != (self.height, self.width):
-            images = F.interpolate(images, (self.height, self.width), mode="bilinear")
-        images = images.round().to(torch.uint8).permute(0, 2, 3, 1).contiguous().cpu().numpy()
-        return [np.ascontiguousarray(image) for image in images]
+        images = to_pixels(self.denoiser.decode(latents), (self.height, self.width))
+        return [np.ascontiguousarray(image) for image in images.cpu().numpy()]
 
 
 def model_size(width: int, height: int, native: int) -> tuple[int, int]:

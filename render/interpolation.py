@@ -28,6 +28,11 @@ def slerp(a: Any, b: Any, t: Any, eps: float = 1e-7) -> Any:
     import torch
 
     batched = torch.is_tensor(t) and t.dim() == 1
+    if not torch.is_tensor(t):  # a float: endpoints on the host, no device tensor made
+        if t == 0:
+            return a
+        if t == 1:
+            return b
     if batched:
         a = a.expand(t.shape[0], *a.shape[1:]) if a.shape[0] == 1 else a
         b = b.expand(t.shape[0], *b.shape[1:]) if b.shape[0] == 1 else b
@@ -35,7 +40,7 @@ def slerp(a: Any, b: Any, t: Any, eps: float = 1e-7) -> Any:
         t = t.float().to(a.device).reshape(-1, 1)
     else:
         flat_a, flat_b = a.reshape(1, -1).float(), b.reshape(1, -1).float()
-        t = torch.tensor(float(t), device=a.device).reshape(1, 1)
+        t = float(t)  # stays a host number: no per-frame copy to the device
     dot = (flat_a * flat_b).sum(1, keepdim=True)
     cos = dot / (flat_a.norm(dim=1, keepdim=True) * flat_b.norm(dim=1, keepdim=True) + eps)
     omega = torch.arccos(cos.clamp(-1.0, 1.0))
@@ -45,9 +50,20 @@ def slerp(a: Any, b: Any, t: Any, eps: float = 1e-7) -> Any:
     weight_a = torch.where(parallel, 1.0 - t, torch.sin((1.0 - t) * omega) / safe_sin)
     weight_b = torch.where(parallel, t, torch.sin(t * omega) / safe_sin)
     mixed = weight_a * flat_a + weight_b * flat_b
-    # Exact endpoints: keyframes must come out bit-identical to a keyframe render.
-    mixed = torch.where(t == 0, flat_a, torch.where(t == 1, flat_b, mixed))
+    if torch.is_tensor(t):  # exact endpoints: keyframes come out bit-identical
+        mixed = torch.where(t == 0, flat_a, torch.where(t == 1, flat_b, mixed))
     return mixed.reshape(a.shape).to(a.dtype)
+
+
+def mix(a: Any, b: Any, t: Any) -> Any:
+    """Linear interpolation with per-sample weights `t` (batch,) on the device, exact at
+    t = 1 (the conditioning of a frame outside any cue blend); graph-capturable."""
+    import torch
+
+    if a is None:
+        return b
+    weight = t.reshape(-1, *([1] * (b.dim() - 1))).to(b.dtype)
+    return torch.where(weight >= 1, b, a + (b - a) * weight)
 
 
 def lerp(a: Any, b: Any, t: float) -> Any:

@@ -10,6 +10,10 @@ Each `RenderedFrame` carries the audio time of the request it answers, so whoeve
 it knows exactly how late it is. A generator that raises never kills the thread: the
 frame comes back with an `error` note and the last good image, or a fallback generator
 takes over after repeated failures (for example a GPU that ran out of memory).
+
+A generator with `submit()`/`collect()` (the diffusion engine on a GPU) gets its next
+request started before the current one is collected when one is already waiting, so
+the GPU never idles between frames; with nothing waiting, each frame is collected at once.
 """
 
 from __future__ import annotations
@@ -163,27 +167,76 @@ class RenderWorker:
     # -- the thread ----------------------------------------------------------------
 
     def _run(self) -> None:
+        in_flight = None  # (request, started, generator, handle): a frame the GPU works on
         while True:
             with self._wake:
-                while not self._pending and not self._stopping:
+                while not self._pending and not self._stopping and in_flight is None:
                     self._wake.wait()
                 if self._stopping:
                     return
-                request = self._pending.popleft()
-            frame = self._render(request)
-            with self._lock:
-                if len(self._ready) >= self._max_ready:
-                    self._ready.popleft()
-                    self._counts["dropped_frames"] += 1
-                self._ready.append(frame)
+                request = self._pending.popleft() if self._pending else None
+            # With a second request waiting, start it before collecting the first: its
+            # UNet runs while the first frame's copy to the host finishes.
+            started = self._begin(request) if request is not None else None
+            if in_flight is not None:
+                self._publish(self._finish(in_flight))
+            in_flight = None
+            if started is None:
+                continue
+            if started[3] is None or not self._pipelined(started[2]):
+                self._publish(self._finish(started))
+            else:
+                in_flight = started
+                with self._lock:
+                    waiting = bool(self._pending)
+                if not waiting:  # nothing to overlap with: no extra latency
+                    self._publish(self._finish(in_flight))
+                    in_flight = None
 
-    def _render(self, request: FrameRequest) -> RenderedFrame:
+    def _publish(self, frame: RenderedFrame) -> None:
+        with self._lock:
+            if len(self._ready) >= self._max_ready:
+                self._ready.popleft()
+                self._counts["dropped_frames"] += 1
+            self._ready.append(frame)
+
+    @staticmethod
+    def _pipelined(generator: Generator) -> bool:
+        return hasattr(generator, "submit") and hasattr(generator, "collect")
+
+    def _begin(self, request: FrameRequest) -> tuple:
+        """(request, start time, generator, handle or None, error or None)."""
         generator = self.fallback if self._using_fallback else self.generator
         started = time.perf_counter()
+        if not self._pipelined(generator):
+            return (request, started, generator, None, None)
+        try:
+            return (request, started, generator, generator.submit([request]), None)
+        except Exception as exc:
+            return (request, started, generator, None, exc)
+
+    def _finish(self, state: tuple) -> RenderedFrame:
+        request, started, generator, handle, error = state
+        if error is not None:
+            return self._stand_in(request, error, started)
+        if handle is None:
+            return self._render(request, generator, started)
+        try:
+            image = _as_rgb(generator.collect(handle)[0], generator)
+        except Exception as exc:
+            return self._stand_in(request, exc, started)
+        return self._done(request, generator, image, started)
+
+    def _render(self, request: FrameRequest, generator: Generator, started: float) -> RenderedFrame:
         try:
             image = _as_rgb(generator.render(request), generator)
         except Exception as exc:  # a show must go on whatever one frame does
             return self._stand_in(request, exc, started)
+        return self._done(request, generator, image, started)
+
+    def _done(
+        self, request: FrameRequest, generator: Generator, image: np.ndarray, started: float
+    ) -> RenderedFrame:
         self._consecutive_errors = 0
         self._last_good = image
         render_ms = (time.perf_counter() - started) * 1000
