@@ -1,65 +1,34 @@
-"""The embedded engine: audio-reactive pictures with no model weights, on a CPU.
+"""The embedded engine: audio-reactive scenes with no model weights.
 
-A MilkDrop-style frame is four layers, each cheap in NumPy:
-1. feedback  - the previous frame, zoomed and rotated by the music, fading into trails;
-2. field     - a kaleidoscopic plasma coloured through the cue's palette;
-3. ring      - a pulsing ring whose radius follows bass and beats, shaped by chroma;
-4. sparks    - particles thrown out on onsets.
-Words in the cue fade in as glowing text. Everything is drawn at a bounded internal
-pixel count and scaled up, so the cost stays flat at any output size.
+Scenes are fragment shaders (render.scenes, nine families) drawn at the output size
+through a headless OpenGL 3.3 context (EGL; Mesa llvmpipe on a CPU-only box). Where no
+context can be made, or GL fails mid-show, the engine says so once and carries on with
+the NumPy fallback (render.scenes.cpu), which draws a single kaleidoscope family.
+Spoken words in the cue are drawn over the frame as glowing text in both paths.
+
+The GL context is created on the first `render` call, in the thread that renders (the
+live app renders on a worker thread), and made current around every frame.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+import sys
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from render.frames import Cue, Drive, FrameRequest
+from render.frames import Cue, FrameRequest
+from render.scenes import family_of, scene_params
+from render.scenes.context import GLUnavailable
+from render.scenes.cpu import CpuScenes, palette_lut
+from render.scenes.music import MusicClock
 
-INTERNAL_PIXELS = 512 * 512  # drawing budget; larger outputs are upscaled
-MAX_SPARKS = 600
-
-
-@dataclass(frozen=True)
-class SceneLook:
-    """The shape of a scene: which symmetry and waves the field uses. Chosen by seed + scene."""
-
-    symmetry: int
-    wave_a: float
-    wave_b: float
-    spiral: float
-    spin: float
-    warp_zoom: float
-    warp_twist: float
+__all__ = ["EmbeddedGenerator", "palette_lut"]
 
 
-def scene_look(seed: int, scene: int) -> SceneLook:
-    rng = np.random.default_rng([seed & 0xFFFFFFFF, scene & 0xFFFFFFFF])
-    return SceneLook(
-        symmetry=int(rng.choice([3, 4, 5, 6, 8])),
-        wave_a=float(rng.uniform(2.0, 5.0)),
-        wave_b=float(rng.uniform(1.5, 4.0)),
-        spiral=float(rng.uniform(-3.0, 3.0)),
-        spin=float(rng.choice([-1.0, 1.0]) * rng.uniform(0.05, 0.25)),
-        warp_zoom=float(rng.uniform(0.008, 0.025)),
-        warp_twist=float(rng.uniform(-0.02, 0.02)),
-    )
-
-
-def palette_lut(palette: tuple[tuple[int, int, int], ...], size: int = 256) -> np.ndarray:
-    """A cyclic colour ramp through the palette, as float32 (size, 3) in 0..1."""
-    colours = np.asarray(palette, dtype=np.float32) / 255.0
-    if len(colours) == 1:
-        colours = np.vstack([colours * 0.2, colours])
-    ramp = np.vstack([colours, colours[:1]])  # cyclic: wraps back to the first colour
-    positions = np.linspace(0.0, 1.0, len(ramp))
-    x = np.linspace(0.0, 1.0, size, endpoint=False)
-    return np.stack([np.interp(x, positions, ramp[:, c]) for c in range(3)], axis=1).astype(
-        np.float32
-    )
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
 
 
 class EmbeddedGenerator:
@@ -67,219 +36,142 @@ class EmbeddedGenerator:
 
     name = "embedded"
 
-    def __init__(self, width: int, height: int, seed: int = 0) -> None:
+    def __init__(
+        self,
+        width: int,
+        height: int,
+        seed: int = 0,
+        notice: Callable[[str], None] = _stderr,
+        gl: bool = True,
+    ) -> None:
         self.width, self.height = width, height
         self.seed = seed
-        scale = min(1.0, math.sqrt(INTERNAL_PIXELS / (width * height)))
-        self.inner_w = max(16, int(round(width * scale / 2)) * 2)
-        self.inner_h = max(16, int(round(height * scale / 2)) * 2)
-        self._grid = _PolarGrid(self.inner_w, self.inner_h)
-        self._feedback = np.zeros((self.inner_h * self.inner_w, 3), np.float32)
-        self._sparks = _Sparks(np.random.default_rng(seed), MAX_SPARKS)
-        self._lut_cache: dict[tuple, np.ndarray] = {}
-        self._phase = 0.0  # field animation clock, advanced faster when the music is busy
-        self._last_time: float | None = None
-        self._font = _load_font(max(18, self.inner_h // 9))
+        self.notice = notice
+        self.backend = "pending" if gl else "cpu"  # "gl", "cpu" once the first frame is drawn
+        self._gl = None
+        self._cpu: CpuScenes | None = None
+        self._clock = MusicClock()
+        self._font = _load_font(max(18, height // 14))
+        self._last: np.ndarray | None = None
+        self._holding = False
 
     def render(self, request: FrameRequest) -> np.ndarray:
-        drive, cue = request.drive, request.cue
-        dt = self._advance_clock(request.time, drive)
-        look = scene_look(self.seed + cue.seed, cue.scene)
-        field = self._field_colour(cue, look, drive)
-        if request.previous_cue is not None and request.blend < 1.0:
-            prev = request.previous_cue
-            old = self._field_colour(prev, scene_look(self.seed + prev.seed, prev.scene), drive)
-            field = old + (field - old) * _ease(request.blend)
-        trails = self._warp_feedback(look, drive, cue.intensity)
-        ring = self._ring(drive, look, cue)
-        # max, not sum: trails never outshine what is drawn now, so light cannot pile up.
-        frame = np.maximum(trails, field + ring)
-        self._sparks.update(dt, drive, cue.intensity, self._grid.aspect)
-        self._sparks.draw(frame, self._grid, palette_lut_for(self, cue))
-        self._feedback = np.minimum(frame, 1.5, out=frame)
-        image = _tone_map(frame, drive).reshape(self.inner_h, self.inner_w, 3)
-        return self._finish(image, cue, request.time)
+        uniforms = self._clock.advance(request)
+        frame = None
+        if self.backend == "pending":
+            self._start_gl()
+        if self.backend == "gl":
+            try:
+                frame = self._render_gl(request, uniforms)
+            except Exception as exc:  # a context lost mid-show: keep playing on the CPU
+                self._fall_back(f"OpenGL failed mid-show ({_first(exc)})")
+        if frame is None:
+            try:
+                frame = self._cpu_scenes().render(request)
+            except Exception as exc:  # nothing left to draw with: hold the last good frame
+                if self._last is None:
+                    raise
+                if not self._holding:  # one notice, not one per frame
+                    self.notice(f"embedded engine: holding the last frame ({_first(exc)})")
+                self._holding = True
+                return self._last
+        if request.cue.words:
+            frame = self._draw_words(frame, request.cue, request.time)
+        self._last = frame
+        return frame
 
     def close(self) -> None:
-        self._lut_cache.clear()
+        if self._gl is not None:
+            self._gl.close()
+            self._gl = None
+        if self._cpu is not None:
+            self._cpu.close()
 
-    # -- layers --------------------------------------------------------------------------
-    def _advance_clock(self, time: float, drive: Drive) -> float:
-        dt = 1 / 30 if self._last_time is None else max(0.0, min(0.25, time - self._last_time))
-        self._last_time = time
-        self._phase += dt * (0.35 + 1.6 * drive.energy + 0.8 * drive.beat)
-        return dt
+    # -- GL ------------------------------------------------------------------------------
+    def _start_gl(self) -> None:
+        from render.scenes.gl import GLScenes
 
-    def _field_colour(self, cue: Cue, look: SceneLook, drive: Drive) -> np.ndarray:
-        g, t = self._grid, self._phase
-        folded = g.folded_angle(look.symmetry, t * look.spin)
-        r = g.radius
-        value = (
-            np.sin(r * look.wave_a * 3.0 - t * 2.0 + folded * look.spiral)
-            + np.sin(folded * look.wave_b * 2.0 + r * 2.0 + t * 1.3)
-            + 0.6 * np.sin(g.x * look.wave_b + t * 0.7) * np.cos(g.y * look.wave_a - t * 0.5)
+        try:
+            self._gl = GLScenes(self.width, self.height)
+            self.backend = "gl"
+        except GLUnavailable as exc:
+            self._fall_back(str(exc))
+
+    def _fall_back(self, why: str) -> None:
+        self.notice(f"embedded engine: CPU fallback, one scene family only ({why})")
+        if self._gl is not None:
+            self._gl.close()
+            self._gl = None
+        self.backend = "cpu"
+
+    def _render_gl(self, request: FrameRequest, uniforms: dict) -> np.ndarray:
+        assert self._gl is not None
+        cue = request.cue
+        old = None
+        if request.previous_cue is not None and request.blend < 1.0:
+            prev = request.previous_cue
+            old = (
+                family_of(prev.family, prev.scene),
+                self._cue_uniforms(prev, uniforms),
+                prev.palette,
+            )
+        broken = set(self._gl.broken)
+        frame = self._gl.draw(
+            family_of(cue.family, cue.scene),
+            self._cue_uniforms(cue, uniforms),
+            cue.palette,
+            cue.finish,
+            old,
+            _ease(request.blend),
         )
-        # value is in about -2.6..2.6; the ramp position drifts with time and key.
-        offset = 0.1 * t + 0.08 * drive.brightness
-        index = ((value * (0.5 / 2.6) + 0.5 + offset) % 1.0 * 255.0).astype(np.uint8)
-        colour = palette_lut_for(self, cue)[index]
-        # Bright ribbons with dark gaps between them, so the feedback trails show through.
-        ribbons = np.cos(value * 2.4 - t * 1.1)
-        ribbons = 0.12 + 0.88 * np.square(np.square(0.5 + 0.5 * ribbons))
-        # Quiet music keeps the field dim; energy and intensity open it up.
-        level = 0.25 + 0.6 * drive.energy + 0.3 * cue.intensity * drive.energy
-        return colour * (ribbons * (level * g.vignette))[:, None]
+        for family in set(self._gl.broken) - broken:
+            self.notice(f"embedded engine: scene {family} does not build here, drawing another")
+        return frame
 
-    def _warp_feedback(self, look: SceneLook, drive: Drive, intensity: float) -> np.ndarray:
-        zoom = 1.0 + look.warp_zoom + 0.05 * drive.bass + 0.06 * drive.beat
-        twist = look.warp_twist * (1 + 2 * drive.mid) + 0.02 * drive.onset * look.spin
-        warped = self._grid.warp(self._feedback, zoom, twist)
-        decay = 0.82 + 0.08 * (1.0 - drive.energy) * (1 - 0.3 * intensity)
-        return warped * decay
+    def _cue_uniforms(self, cue: Cue, music: dict) -> dict:
+        return {
+            **music,
+            "u_section": cue.intensity,
+            "u_trails": min(1.0, max(0.0, cue.trails)),
+            "u_params": scene_params(self.seed + cue.seed, cue.scene),
+        }
 
-    def _ring(self, drive: Drive, look: SceneLook, cue: Cue) -> np.ndarray:
-        g = self._grid
-        chroma = np.asarray(drive.chroma, np.float32)
-        shape = g.chroma_shape(chroma) if chroma.size == 12 else 0.0
-        radius = 0.35 + 0.25 * drive.bass + 0.22 * drive.beat + 0.12 * shape
-        width = 0.015 + 0.05 * drive.onset + 0.02 * drive.beat
-        strength = (0.15 + 0.9 * drive.beat + 0.4 * drive.onset) * (0.25 + 0.75 * drive.energy)
-        ring = np.exp(-np.square((g.radius - radius) / width)) * strength
-        lut = palette_lut_for(self, cue)
-        tint = lut[(int(self._phase * 40) + 128) % 256] * 0.8 + 0.2
-        return ring[:, None] * tint[None, :]
+    def _cpu_scenes(self) -> CpuScenes:
+        if self._cpu is None:
+            self._cpu = CpuScenes(self.width, self.height, self.seed)
+        return self._cpu
 
-    # -- output --------------------------------------------------------------------------
-    def _finish(self, image: np.ndarray, cue: Cue, time: float) -> np.ndarray:
-        picture = Image.fromarray(image)
-        if cue.words:
-            picture = self._draw_words(picture, cue, time)
-        if picture.size != (self.width, self.height):
-            picture = picture.resize((self.width, self.height), Image.BILINEAR)
-        return np.asarray(picture)
-
-    def _draw_words(self, picture: Image.Image, cue: Cue, time: float) -> Image.Image:
+    # -- words ---------------------------------------------------------------------------
+    def _draw_words(self, frame: np.ndarray, cue: Cue, time: float) -> np.ndarray:
+        """The newest spoken words, fading in and out, in a band near the bottom."""
         age = max(0.0, time - cue.start)
         alpha = min(1.0, age / 0.4) * max(0.0, 1.0 - max(0.0, age - 4.0) / 2.0)
         if alpha <= 0.0:
-            return picture
+            return frame
         text = " ".join(cue.words[-3:]).upper()
-        layer = Image.new("L", picture.size, 0)
+        top = int(self.height * 0.74)
+        band = Image.fromarray(frame[top:])  # only the band is blurred: cheap at any size
+        layer = Image.new("L", band.size, 0)
         draw = ImageDraw.Draw(layer)
         box = draw.textbbox((0, 0), text, font=self._font)
-        x = (picture.width - (box[2] - box[0])) // 2
-        y = int(picture.height * 0.78)
-        draw.text((x, y), text, fill=int(255 * alpha), font=self._font)
-        glow = layer.filter(ImageFilter.GaussianBlur(4))
+        x = (band.width - (box[2] - box[0])) // 2
+        draw.text((x, int(self.height * 0.04)), text, fill=int(255 * alpha), font=self._font)
+        glow = layer.filter(ImageFilter.GaussianBlur(max(2, self.height // 120)))
         mask = Image.blend(glow, layer, 0.6)
-        white = Image.new("RGB", picture.size, (255, 250, 240))
-        return Image.composite(white, picture, mask)
-
-
-def palette_lut_for(engine: EmbeddedGenerator, cue: Cue) -> np.ndarray:
-    lut = engine._lut_cache.get(cue.palette)
-    if lut is None:
-        if len(engine._lut_cache) > 64:
-            engine._lut_cache.clear()
-        lut = engine._lut_cache[cue.palette] = palette_lut(cue.palette)
-    return lut
-
-
-class _PolarGrid:
-    """Pixel coordinates prepared once: cartesian, polar, and the feedback warp."""
-
-    def __init__(self, width: int, height: int) -> None:
-        self.w, self.h = width, height
-        self.aspect = width / height
-        ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-        self.x = ((xs + 0.5) / height * 2.0 - self.aspect).ravel()
-        self.y = ((ys + 0.5) / height * 2.0 - 1.0).ravel()
-        self.radius = np.hypot(self.x, self.y)
-        self.angle = np.arctan2(self.y, self.x)
-        self.vignette = np.clip(1.25 - 0.45 * self.radius, 0.0, 1.0).astype(np.float32)
-        position = (self.angle / (2 * np.pi) + 0.5) * 12
-        self._bin = position.astype(np.int32) % 12
-        self._bin_frac = (position - np.floor(position)).astype(np.float32)
-
-    def chroma_shape(self, chroma: np.ndarray) -> np.ndarray:
-        """The 12 chroma values spread smoothly around the circle (no steps to streak)."""
-        here, after = chroma[self._bin], chroma[(self._bin + 1) % 12]
-        return here + (after - here) * self._bin_frac
-
-    def folded_angle(self, symmetry: int, rotation: float) -> np.ndarray:
-        """Angle folded into one mirror wedge: the kaleidoscope."""
-        wedge = 2 * np.pi / symmetry
-        a = (self.angle + rotation) % wedge
-        return np.abs(a - wedge / 2)
-
-    def warp(self, image: np.ndarray, zoom: float, twist: float) -> np.ndarray:
-        """Sample `image` (flat, n x 3) zoomed in by `zoom` and rotated by `twist` radians."""
-        c, s = math.cos(twist) / zoom, math.sin(twist) / zoom
-        sx = self.x * c - self.y * s
-        sy = self.x * s + self.y * c
-        col = ((sx + self.aspect) * (self.h / 2.0)).astype(np.int32)
-        row = ((sy + 1.0) * (self.h / 2.0)).astype(np.int32)
-        np.clip(col, 0, self.w - 1, out=col)
-        np.clip(row, 0, self.h - 1, out=row)
-        return image[row * self.w + col]
-
-
-class _Sparks:
-    """Particles thrown out from the centre on onsets; they slow down and fade."""
-
-    def __init__(self, rng: np.random.Generator, capacity: int) -> None:
-        self.rng = rng
-        self.pos = np.zeros((capacity, 2), np.float32)
-        self.vel = np.zeros((capacity, 2), np.float32)
-        self.life = np.zeros(capacity, np.float32)
-        self.hue = np.zeros(capacity, np.int32)
-
-    def update(self, dt: float, drive: Drive, intensity: float, aspect: float) -> None:
-        self.life -= dt * 0.9
-        self.pos += self.vel * dt
-        self.vel *= 1.0 - 1.5 * dt
-        burst = drive.onset * (0.4 + intensity) + (drive.beat > 0.95) * 0.8
-        count = int(burst * 60 * (0.3 + 0.7 * drive.energy))
-        if count <= 0:
-            return
-        free = np.flatnonzero(self.life <= 0)[:count]
-        angle = self.rng.uniform(0, 2 * np.pi, len(free))
-        speed = self.rng.uniform(0.4, 1.6, len(free)) * (0.6 + drive.energy)
-        start = self.rng.uniform(0.05, 0.25, len(free))
-        self.pos[free, 0] = np.cos(angle) * start
-        self.pos[free, 1] = np.sin(angle) * start
-        self.vel[free, 0] = np.cos(angle) * speed
-        self.vel[free, 1] = np.sin(angle) * speed
-        self.life[free] = self.rng.uniform(0.5, 1.0, len(free))
-        self.hue[free] = self.rng.integers(0, 256, len(free))
-
-    def draw(self, frame: np.ndarray, grid: _PolarGrid, lut: np.ndarray) -> None:
-        alive = np.flatnonzero(self.life > 0)
-        if alive.size == 0:
-            return
-        col = ((self.pos[alive, 0] + grid.aspect) * (grid.h / 2.0)).astype(np.int32)
-        row = ((self.pos[alive, 1] + 1.0) * (grid.h / 2.0)).astype(np.int32)
-        colour = (lut[self.hue[alive]] * 0.7 + 0.3) * self.life[alive, None] * 1.5
-        for dr, dc in ((0, 0), (0, 1), (1, 0), (1, 1)):  # 2x2 splats
-            r, c = row + dr, col + dc
-            ok = (r >= 0) & (r < grid.h) & (c >= 0) & (c < grid.w)
-            np.add.at(frame, r[ok] * grid.w + c[ok], colour[ok])
-
-
-def _tone_map(frame: np.ndarray, drive: Drive) -> np.ndarray:
-    """Soft highlights (1 - e^-x) on the brightest channel, so colours keep their hue.
-
-    Exposure follows loudness, with a brief flash on the beat.
-    """
-    exposure = 0.7 + 1.3 * drive.energy + 0.8 * drive.beat
-    peak = frame.max(axis=1, keepdims=True) + 1e-6
-    out = frame * ((1.0 - np.exp(-peak * exposure)) / peak)
-    return (out * 255.0 + 0.5).astype(np.uint8)
+        white = Image.new("RGB", band.size, (255, 250, 240))
+        out = np.array(frame)
+        out[top:] = np.asarray(Image.composite(white, band, mask))
+        return out
 
 
 def _ease(x: float) -> float:
     x = min(1.0, max(0.0, x))
     return x * x * (3 - 2 * x)
+
+
+def _first(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0][:160] if text else "") or type(exc).__name__
 
 
 def _load_font(size: int) -> ImageFont.ImageFont:

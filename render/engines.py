@@ -30,10 +30,10 @@ def create_generator(
         reason = diffusion_unavailable_reason(options.get("model", "sd-turbo"))
         if reason:
             notice(f"engine: embedded ({reason})")
-            return EmbeddedGenerator(width, height, seed)
+            return EmbeddedGenerator(width, height, seed, notice=notice)
         engine = "diffusion"
     if engine == "embedded":
-        return EmbeddedGenerator(width, height, seed)
+        return EmbeddedGenerator(width, height, seed, notice=notice)
     from render.diffusion import DiffusionGenerator
 
     structure = EmbeddedGenerator(width, height, seed) if options.pop("structure", False) else None

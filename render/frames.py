@@ -22,8 +22,8 @@ class Cue:
     """What to show from `start` on, as decided by the scheduler.
 
     Engines read the fields they understand: diffusion uses the prompts and seed,
-    the embedded engine uses palette, scene and intensity. `change` and `transition`
-    say how big the cut is and how long to blend into it.
+    the embedded engine uses palette, scene, family, finish and intensity. `change` and
+    `transition` say how big the cut is and how long to blend into it (0: a hard cut).
     """
 
     start: float  # seconds on the audio clock
@@ -37,6 +37,10 @@ class Cue:
     transition: float = 0.5  # seconds to blend from the previous cue
     words: tuple[str, ...] = ()  # spoken words currently in the prompt
     style: str = "default"
+    family: str = ""  # embedded scene family (render.scenes.FAMILIES); "" = chosen by scene
+    finish: str = ""  # embedded post-processing look: "", noir, watercolour, neon, cosmic
+    motion: float = 1.0  # embedded: speed of the music clock (style pack `motion`)
+    trails: float = 0.5  # embedded: 0 no feedback trails .. 1 long trails
     reason: str = ""  # why the scheduler chose this cue (for --explain and the HUD)
 
 

@@ -46,14 +46,32 @@ def test_same_seed_same_frames_other_seed_other_frames():
     assert not np.array_equal(a[-1], c[-1])
 
 
-def test_beats_change_the_picture_most():
-    frames = _render(EmbeddedGenerator(128, 128, seed=1), 4 * FPS, bpm=120.0)
-    change = np.array(
-        [np.abs(frames[i].astype(int) - frames[i - 1]).mean() for i in range(1, len(frames))]
-    )
-    beat_frames = [round(b * FPS) for b in np.arange(0.5, 4.0, 0.5)]  # skip the start-up beat
-    on_beat = np.mean([change[i - 1] for i in beat_frames])
-    assert on_beat > 1.5 * np.median(change)
+def test_a_beat_changes_the_picture_and_the_pulse_fades():
+    def last(beat_at):
+        generator = EmbeddedGenerator(128, 128, seed=1)
+        frames = []
+        for i in range(42):
+            d = _drive(i / FPS)
+            if i >= beat_at:  # a hit at `beat_at`, fading after it
+                age = (i - beat_at) / FPS
+                d = Drive(
+                    **{
+                        **d.__dict__,
+                        "beat": float(np.exp(-age / 0.18)),
+                        "onset": float(np.exp(-age / 0.1)),
+                        "bass": 0.2,
+                    }
+                )
+            else:
+                d = Drive(**{**d.__dict__, "beat": 0.0, "onset": 0.0, "bass": 0.2})
+            frames.append(generator.render(FrameRequest(i, i / FPS, Cue(0.0), d)))
+        return frames
+
+    none, hit = last(99), last(10)
+    change = [np.abs(a.astype(int) - b).mean() for a, b in zip(none, hit, strict=True)]
+    assert max(change[:10]) == 0 and change[10] > 5  # identical until the hit, then not
+    flash = [b.mean() - a.mean() for a, b in zip(none, hit, strict=True)]
+    assert max(flash[10:13]) > 3 and flash[41] < 0.4 * max(flash[10:13])  # a pulse that fades
 
 
 def test_quiet_music_is_darker_than_loud_music():

@@ -241,3 +241,24 @@ def test_real_song_end_to_end():
     gaps = [b.start - a.start for a, b in zip(cues, cues[1:], strict=False)]
     assert min(gaps) >= min(limit, 8.0) - 1e-6
     assert len(json.loads(json.dumps(scheduler.explain()))) == len(cues)
+
+
+def test_sections_pick_scene_families_from_the_style_and_return_to_them():
+    sections = ((0.0, 0), (16.0, 1), (32.0, 0))
+    _, cues = run(song(48, bpm=120, level=0.5, sections=sections))
+    by_start = {round(c.start): c for c in cues}
+    first_a, b, second_a = by_start[0], by_start[16], by_start[32]
+    families = load_style("default").render.families
+    assert {first_a.family, b.family} <= set(families)
+    assert b.family != first_a.family  # a new section cuts to another family
+    assert second_a.family == first_a.family  # ... and a repeated one returns to its own
+
+
+def test_style_packs_choose_the_finish_and_families_not_only_colours():
+    frames = song(4, bpm=120, level=0.5)
+    noir = run(frames, Scheduler(load_style("noir"), seed=1))[1][0]
+    neon = run(frames, Scheduler(load_style("neon"), seed=1))[1][0]
+    assert (noir.finish, neon.finish) == ("noir", "neon")
+    assert noir.family in load_style("noir").render.families
+    assert neon.family in load_style("neon").render.families
+    assert noir.motion < neon.motion

@@ -60,6 +60,13 @@ BAD_FILES = {
     "unknown mood": ('[moods.angry]\nart = ["x"]\n', "[moods.angry]", "unknown mood 'angry'"),
     "bad weight": ("[weights]\ntempo = -1\n", "tempo", "between 0 and"),
     "wrong type": ('[moods.calm]\nelements = "rain"\n', "elements", "list of strings"),
+    "unknown family": (
+        '[render]\nfamilies = [\n  "tunnel",\n  "tunel2",\n]\n',
+        "tunel2",
+        "did you mean 'tunnel'",
+    ),
+    "bad finish": ('[render]\nfinish = "sepia"\n', "finish", "must be one of none, noir"),
+    "bad trails": ("[render]\ntrails = 2\n", "trails", "between 0 and 1"),
 }
 
 
@@ -73,6 +80,33 @@ def test_bad_style_file_names_file_and_line(tmp_path, case):
     message = str(error.value)
     assert message.startswith(f"{path}:{line_of(text, fragment)}: ")
     assert words in message and "\n" not in message
+
+
+def test_builtin_packs_draw_differently():
+    styles = {style.name: style for style in list_styles()}
+    finishes = {
+        name: styles[name].render.finish for name in ("noir", "watercolour", "neon", "cosmic")
+    }
+    assert finishes == {
+        "noir": "noir",
+        "watercolour": "watercolour",
+        "neon": "neon",
+        "cosmic": "cosmic",
+    }
+    assert "nebula" in styles["cosmic"].render.families
+    assert "lasers" in styles["neon"].render.families
+    default = styles["default"].render
+    assert default.families_for("calm") != default.families_for("energetic")
+
+
+def test_user_pack_render_table_and_per_mood_families(user_dir):
+    (user_dir / "mine.toml").write_text(
+        '[render]\nfinish = "neon"\nmotion = 2\n[moods.calm]\nfamilies = ["warp"]\n'
+    )
+    render = load_style("mine").render
+    assert (render.finish, render.motion, render.trails) == ("neon", 2.0, 0.5)
+    assert render.families_for("calm") == ("warp",)
+    assert render.families_for("happy") == load_style("default").render.families_for("happy")
 
 
 def test_unknown_name_lists_choices():

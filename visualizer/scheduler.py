@@ -18,8 +18,6 @@ build-up cue, and words and drifts fill the time between (never just before a cu
 
 from __future__ import annotations
 
-import colorsys
-import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +26,8 @@ from typing import TYPE_CHECKING
 from audio.features import FeatureFrame
 from audio.words import WordEvent
 from render.frames import Cue
+from visualizer.looks import build_prompt, clock, join, mood_palette, motion_phrase, pick_family
+from visualizer.looks import stable_int as _stable_int
 from visualizer.mood import MoodTracker
 from visualizer.styles import Style
 
@@ -50,7 +50,7 @@ CHANGES = {
     "words": (0.3, 1),
     "drift": (0.2, 1),
     "build": (0.35, 0),  # blends over the whole build-up instead (see _transition)
-    "drop": (1.0, 0.5),  # the look lands on the downbeat, almost a hard cut
+    "drop": (1.0, 0),  # after a build-up the new look lands on the downbeat: a hard cut
 }
 BUILD_MOTION = "gathering energy, rising tension, building momentum"
 
@@ -100,6 +100,7 @@ class Scheduler:
         self._pending_words = ""  # what happened to the words, for the reason line
         self._tempo = 0.0
         self._cue_mood = ""
+        self._families: dict[tuple[int, str], str] = {}  # (section, mood) -> scene family
 
     # -- per frame ------------------------------------------------------------------
 
@@ -263,21 +264,26 @@ class Scheduler:
             intensity = max(intensity, self._building.intensity)  # the blend is the ramp
         intensity = round(intensity, 3)
         words = tuple(word for word, _ in self._words)
-        motion = BUILD_MOTION if event == "build" else _motion(intensity)
+        motion = BUILD_MOTION if event == "build" else motion_phrase(intensity)
+        render = self.style.render
         cue = Cue(
             start=now,
-            prompt=self._prompt(mood, section, words, motion),
-            negative_prompt=_join(
+            prompt=build_prompt(self.style, self.seed, mood, section, words, motion, self._variant),
+            negative_prompt=join(
                 self.style.negative_prompt, self.style.vocabularies[mood].negative
             ),
             seed=_stable_int(self.seed, "seed", section, mood) % 2**31,
-            palette=self._palette(mood, key, brightness),
+            palette=mood_palette(self.style, mood, key, brightness),
             scene=_stable_int(self.seed, "scene", section, mood) % 1000,
             intensity=intensity,
             change=change,
             transition=self._transition(event, now),
             words=words,
             style=self.style.name,
+            family=self._family(section, mood),
+            finish=render.finish,
+            motion=render.motion * (1.3 if event == "build" else 1.0),
+            trails=render.trails,
             reason=f"{reason}; {self._detail()}",
         )
         self._cue = cue
@@ -315,7 +321,7 @@ class Scheduler:
             look = self._looks.get(label) if label is not None else None
             held = "" if frame.is_section_start else ", held back to avoid flicker"
             if look is not None:
-                return f"section {label} returns ({where}{held}): look from {_clock(look.time)}"
+                return f"section {label} returns ({where}{held}): look from {clock(look.time)}"
             return f"section {label} starts ({where}{held})"
         if event == "mood":
             return f"mood {self._cue_mood} -> {self._mood.mood} ({where})"
@@ -335,38 +341,14 @@ class Scheduler:
             f"valence {self._mood.valence:.2f}, {tempo}"
         )
 
-    def _prompt(self, mood: str, section: int, words: tuple[str, ...], motion: str) -> str:
-        vocab = self.style.vocabularies[mood]
-        # Colours and art style stay fixed for a section's look; elements and
-        # composition move with each drift.
-        look = (self.seed, section, mood)
-        colour = _pick(vocab.colours, *look, "colour")
-        art = _pick(vocab.art, *look, "art")
-        composition = _pick(vocab.composition, *look, "composition", self._variant)
-        first = _stable_int(*look, "elements", self._variant) % len(vocab.elements)
-        elements = vocab.elements[first]
-        if len(vocab.elements) > 1:
-            second = vocab.elements[(first + 1 + self._variant) % len(vocab.elements)]
-            if second != elements:
-                elements = f"{elements} and {second}"
-        parts = [self.style.prefix, ", ".join(words), elements, composition, colour, art]
-        parts += [motion, self.style.suffix]
-        return _join(*parts)
-
-    def _palette(self, mood: str, key: str, brightness: float) -> tuple[tuple[int, int, int], ...]:
-        """The mood's palette, hue turned a little by key and lightened by brightness."""
-        weights = self.style.feature_weights
-        hue_shift = 0.0
-        tonic = _tonic_fifths(key)
-        if tonic is not None:  # circle of fifths position -> up to +-15 degrees
-            hue_shift = (tonic - 5.5) / 5.5 * (15 / 360) * weights["key_colour"]
-        light = 1.0 + (brightness - 0.5) * 0.3 * weights["brightness_colour"]
-        palette = []
-        for red, green, blue in self.style.palettes[mood]:
-            h, lightness, s = colorsys.rgb_to_hls(red / 255, green / 255, blue / 255)
-            r, g, b = colorsys.hls_to_rgb((h + hue_shift) % 1.0, min(1.0, lightness * light), s)
-            palette.append((round(r * 255), round(g * 255), round(b * 255)))
-        return tuple(palette)
+    def _family(self, section: int, mood: str) -> str:
+        """A section's family: chosen the first time its look appears, then kept, so a
+        repeated section returns to it; a new look cuts away from the family on screen."""
+        key = (section, mood)
+        if key not in self._families:
+            avoid = self._cue.family if self._cue is not None else ""
+            self._families[key] = pick_family(self.style, self.seed, section, mood, avoid)
+        return self._families[key]
 
     def _explain_entry(self, cue: Cue, event: str, mood: str, frame: FeatureFrame) -> dict:
         entry = {
@@ -377,6 +359,7 @@ class Scheduler:
             "negative_prompt": cue.negative_prompt,
             "seed": cue.seed,
             "scene": cue.scene,
+            "family": cue.family,
             "palette": ["#{:02x}{:02x}{:02x}".format(*rgb) for rgb in cue.palette],
             "intensity": cue.intensity,
             "change": cue.change,
@@ -404,41 +387,3 @@ class Scheduler:
             if event == "build" and self._building is not None:
                 entry["plan"]["building_to"] = self.plan.sections[self._building.section].evidence()
         return entry
-
-
-def _motion(intensity: float) -> str:
-    if intensity < 0.3:
-        return "slow sustained forms"
-    if intensity < 0.55:
-        return "flowing movement"
-    if intensity < 0.8:
-        return "dynamic rhythmic motion"
-    return "rapid bursts, motion blur"
-
-
-_FIFTHS = {"C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5, "F#": 6, "GB": 6, "C#": 7, "DB": 7,
-           "G#": 8, "AB": 8, "D#": 9, "EB": 9, "A#": 10, "BB": 10, "F": 11}  # fmt: skip
-
-
-def _tonic_fifths(key: str) -> int | None:
-    """Position of the key's tonic on the circle of fifths (C=0 ... F=11), None if unknown."""
-    tonic = key.split(" ", 1)[0].upper() if key else ""
-    return _FIFTHS.get(tonic)
-
-
-def _stable_int(*parts: object) -> int:
-    """A hash that is the same in every process (Python's hash() of str is salted)."""
-    digest = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little")
-
-
-def _pick(items: tuple[str, ...], *key: object) -> str:
-    return items[_stable_int(*key) % len(items)]
-
-
-def _join(*parts: str) -> str:
-    return ", ".join(part for part in parts if part)
-
-
-def _clock(seconds: float) -> str:
-    return f"{int(seconds // 60)}:{seconds % 60:04.1f}"

@@ -1,8 +1,9 @@
 """Style packs: TOML files with the words, colours and steering behind every cue.
 
 A pack names, for each mood, the colours, compositions, elements and art styles the
-prompt is built from, a palette for engines that paint directly, and how strongly each
-audio feature steers the mood. Built-in packs live next to this file in `styles/`;
+prompt is built from, a palette for engines that paint directly, how strongly each
+audio feature steers the mood, and (`[render]`, optionally per mood) which scene
+families, finish, motion and trails the embedded engine draws with. Built-in packs live next to this file in `styles/`;
 users add their own in `$XDG_CONFIG_HOME/visualize/styles/` (default
 `~/.config/visualize/styles/`) or pass a path. Anything a pack leaves out comes from
 the built-in `default` pack, so a user pack can be three lines long.
@@ -28,14 +29,15 @@ except ModuleNotFoundError:  # Python 3.10
 
 from visualizer.errors import UserError
 from visualizer.mood import AROUSAL_FEATURES, DEFAULT_WEIGHTS, MOODS, VALENCE_FEATURES
+from visualizer.render_look import LookError, RenderLook, render_look
 
 RGB = tuple[int, int, int]
 
 BUILTIN_DIR = Path(__file__).parent / "styles"
 DEFAULT_STYLE = "default"
 WORD_LISTS = ("colours", "composition", "elements", "art")
-TOP_KEYS = ("description", "prefix", "suffix", "negative", "weights", "moods")
-MOOD_KEYS = (*WORD_LISTS, "negative", "palette")
+TOP_KEYS = ("description", "prefix", "suffix", "negative", "weights", "moods", "render")
+MOOD_KEYS = (*WORD_LISTS, "negative", "palette", "families")
 PALETTE_SIZES = (3, 6)
 MAX_WEIGHT = 10.0
 
@@ -66,6 +68,7 @@ class Style:
     suffix: str
     feature_weights: Mapping[str, float]  # see visualizer.mood.DEFAULT_WEIGHTS
     source: Path | None = None  # the .toml it came from
+    render: RenderLook = RenderLook()
 
 
 def user_style_dir() -> Path:
@@ -209,6 +212,11 @@ def _build_style(name: str, data: dict[str, Any], base: Style | None, source: Pa
             palette = base.palettes[mood]
         palettes[mood] = palette
 
+    try:
+        render = render_look(data, moods_table, base.render if base else RenderLook())
+    except LookError as exc:
+        raise _SchemaError(exc.where, exc.message, exc.needle) from None
+
     def pick(key: str) -> str:
         value = text[key]
         if value is not None:
@@ -225,6 +233,7 @@ def _build_style(name: str, data: dict[str, Any], base: Style | None, source: Pa
         suffix=pick("suffix"),
         feature_weights=weights,
         source=source,
+        render=render,
     )
 
 
