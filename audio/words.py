@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -19,3 +20,14 @@ class WordEvent:
     end: float
     probability: float = 1.0
     passes: int = 1
+
+
+_EDGE_PUNCTUATION = re.compile(r"^[^\w']+|[^\w']+$")
+
+
+def normalize_word(text: str) -> str:
+    """Lower-case, strip surrounding punctuation and a possessive "'s"."""
+    word = _EDGE_PUNCTUATION.sub("", text.strip().lower()).strip("'")
+    if word.endswith("'s"):
+        word = word[:-2]
+    return word

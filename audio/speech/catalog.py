@@ -13,7 +13,8 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from audio.speech.models import SPEECH_INSTALL, SpeechUnavailable
+from audio.speech.errors import SPEECH_INSTALL, SpeechUnavailable
+from audio.speech.locate import pick_device, resolve_faster_whisper_model
 
 AUTO = "auto"
 FALLBACK = "tiny.en"  # ships in the speech-offline extra, so it is always the last resort
@@ -39,8 +40,6 @@ class Hardware:
 
 
 def detect_hardware() -> Hardware:
-    from audio.speech.models import pick_device
-
     return Hardware(cuda=pick_device() == "cuda", cpu_cores=os.cpu_count() or 1)
 
 
@@ -76,8 +75,6 @@ def recommended(hardware: Hardware | None = None) -> str:
 
 def is_on_disk(model: str) -> bool:
     """True when `model` loads without a download (bundled, a folder, or the hub cache)."""
-    from audio.speech.models import resolve_faster_whisper_model
-
     try:
         resolve_faster_whisper_model(model, download=False)
         return True

@@ -21,7 +21,7 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from audio.words import WordEvent
+from audio.words import WordEvent, normalize_word
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,6 @@ class ConfidenceGate:
 def mark_agreement(primary: Sequence[WordEvent], other: Sequence[WordEvent]) -> list[WordEvent]:
     """`primary` with `passes` raised to 2 where a second reading of the same audio
     (`other`, e.g. offline's second decode) has the same word at about the same time."""
-    from audio.speech.words import normalize_word
-
     first = [normalize_word(w.text) for w in primary]
     second = [normalize_word(w.text) for w in other]
     marked = list(primary)

@@ -35,8 +35,8 @@ from audio.speech.models import load_transcriber
 from audio.speech.resample import SPEECH_RATE, StreamResampler
 from audio.speech.transcriber import DEFAULT_GUARDS, Guards, Transcriber, guard_segments
 from audio.speech.vad import WINDOW, WINDOW_SECONDS, SileroVad
-from audio.speech.words import content_words, normalize_word
-from audio.words import WordEvent
+from audio.speech.words import content_words
+from audio.words import WordEvent, normalize_word
 
 
 class LocalAgreement:

@@ -18,10 +18,9 @@ from typing import Protocol
 
 import numpy as np
 
-from audio.speech.models import WHISPER_INSTALL, SpeechUnavailable
+from audio.speech.errors import WHISPER_INSTALL, SpeechUnavailable
 from audio.speech.resample import SPEECH_RATE
-from audio.speech.words import normalize_word
-from audio.words import WordEvent
+from audio.words import WordEvent, normalize_word
 
 
 @dataclass(frozen=True)

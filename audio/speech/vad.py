@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from audio.speech.models import SPEECH_INSTALL, SpeechUnavailable
+from audio.speech.errors import SPEECH_INSTALL, SpeechUnavailable
 from audio.speech.resample import SPEECH_RATE
 
 WINDOW = 512  # samples at 16 kHz = 32 ms, the model's fixed input

@@ -10,13 +10,12 @@ by default) and what Whisper is not sure of (gate.py).
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from audio.speech.blocklist import Blocklist, load_blocklist
 from audio.speech.gate import DEFAULT_GATE, ConfidenceGate
-from audio.words import WordEvent
+from audio.words import WordEvent, normalize_word
 
 # Function words, pronouns, auxiliaries, light verbs, vague adverbs and fillers.
 STOPWORDS = frozenset(
@@ -51,16 +50,6 @@ STOPWORDS = frozenset(
     zero two three four five six seven eight nine ten hundred thousand first second third
     """.split()
 )
-
-_EDGE_PUNCTUATION = re.compile(r"^[^\w']+|[^\w']+$")
-
-
-def normalize_word(text: str) -> str:
-    """Lower-case, strip surrounding punctuation and a possessive "'s"."""
-    word = _EDGE_PUNCTUATION.sub("", text.strip().lower()).strip("'")
-    if word.endswith("'s"):
-        word = word[:-2]
-    return word
 
 
 def is_content_word(word: str, blocklist: frozenset[str] = frozenset()) -> bool:
