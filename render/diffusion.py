@@ -4,8 +4,10 @@ Per frame: the cue's prompt embeddings (cached per prompt), a noise latent that 
 between fixed-seed keyframes on the beat (`render.interpolation`), 1-4 denoising steps
 in our own Euler loop, and a decode (tiny VAE by default). What differs between model
 families (sd/sdxl UNets, sd3/flux flow-matching DiTs: prompt encoding, latent shape, the
-loop, the VAE's latent scaling) lives in `render.denoisers`; this module is the shared
-part. Modes:
+loop, the VAE's latent scaling) lives in the denoisers (`render.denoisers` picks one);
+this module is the shared part, with its start-up choices in `render.diffusion_setup`,
+its prompt cache in `render.prompt_cache` and its keyframe noise in
+`render.keyframe_noise`. Modes:
 
 - "interpolate" (default): every frame is denoised from slerped keyframe noise, so the
   picture morphs smoothly and lands on the keyframe image at each beat. (For flow
@@ -25,7 +27,6 @@ Torch and diffusers are imported lazily.
 from __future__ import annotations
 
 import logging
-import math
 import sys
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -34,49 +35,22 @@ from typing import Any
 import numpy as np
 
 from models import ModelUnavailable
-from render.denoisers import make_denoiser, wants_channels_last
+from render.denoisers import make_denoiser
+from render.diffusion_setup import (
+    calibrate_fp8,
+    choose_precision,
+    enable_compile_cache,
+    model_size,
+)
 from render.frames import Cue, FrameRequest, Generator
 from render.interpolation import KeyClock, beat_ease, lerp, slerp
+from render.keyframe_noise import KeyframeNoise
+from render.prompt_cache import PromptCache
+from render.unet_denoiser import wants_channels_last
 
 log = logging.getLogger(__name__)
 
 MODES = ("interpolate", "latent", "feedback")
-# Prompts that set static FP8 activation scales (fp8_scaling="static").
-CALIBRATION_PROMPTS = ("abstract flowing light", "")
-PRECISIONS = ("auto", "fp8", "fp16", "bf16", "fp32")
-
-
-def choose_precision(requested: str, device: Any, family: str = "") -> tuple[str, str | None]:
-    """(precision to use, one-line notice or None) for this device and model family."""
-    from models.fp8 import fp8_matmul_supported
-    from models.registry import DIT_FAMILIES
-
-    if requested not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}")
-    if device.type != "cuda":
-        note = None if requested in ("auto", "fp32") else f"{requested} needs a GPU: using fp32"
-        return "fp32", note
-    # The DiTs' T5 encoders and Flux's activations overflow fp16: they are bf16 models.
-    dit = family in DIT_FAMILIES
-    half = "bf16" if dit else "fp16"
-    fp8_ok = requested in ("auto", "fp8") and fp8_matmul_supported(device)
-    if requested == "auto":
-        # Measured on an H100 (docs/benchmarks/fp8.md, diffusion.md): a full-depth
-        # FLUX-class DiT in FP8 is 1.18-1.29x faster per forward than bf16 and holds half
-        # the weights (11.9 vs 23.8 GB); through the generator thread it kept bf16's pace
-        # (4.82 vs 4.90 frames/s) at half the peak memory (12.3 vs 24.1 GB). So DiTs take
-        # FP8 where the GPU has it. The sd-turbo UNet in FP8 is about 25% slower per
-        # forward than fp16 (8.44 vs 6.73 ms): UNets stay fp16.
-        if dit and fp8_ok:
-            return "fp8", "auto: fp8 transformer, half its weights (--precision bf16: 16-bit)"
-        return half, None
-    if requested == "fp8" and not fp8_ok:
-        return half, f"FP8 needs compute capability 8.9+ (Ada/Hopper): using {half}"
-    if requested == "fp8" and dit:
-        return "fp8", "fp8: half the transformer's weight memory"
-    if requested == "fp8":
-        return "fp8", "fp8: half the weight memory, about 25% slower than fp16 on the sd-turbo UNet"
-    return requested, None
 
 
 class DiffusionGenerator:
@@ -153,11 +127,11 @@ class DiffusionGenerator:
 
             self.quant_report = quantize_model(self.denoiser.model, torch.bfloat16, **fp8_options)
             if fp8_scaling == "static":
-                self.fp8_static_layers = self._calibrate_fp8()
+                self.fp8_static_layers = calibrate_fp8(self.denoiser, self.seed, self.device)
         if wants_channels_last(self.device.type, self.precision, self.spec.family):
             self.denoiser.use_channels_last()
         if compiled:
-            _enable_compile_cache(loading.cache_dir())
+            enable_compile_cache(loading.cache_dir())
             self.denoiser.compile(graphs=use_graphs, mode=compile_mode)
         self.graphs = None
         self.graph_error: str | None = None
@@ -167,8 +141,9 @@ class DiffusionGenerator:
 
             self.graphs = FrameGraphs(self.denoiser, (height, width), self.device, depth=2)
 
-        self._embeddings: OrderedDict[tuple[str, str], Any] = OrderedDict()
-        self._noises: OrderedDict[tuple[int, int], Any] = OrderedDict()
+        clip_windows = self.spec.family in ("sd", "sdxl")
+        self._prompts = PromptCache(self.denoiser.encode_prompt, clip_windows)
+        self._noises = KeyframeNoise(self.seed, self.denoiser.noise_shape, self.device)
         self._keyframes: OrderedDict[tuple, Any] = OrderedDict()
         self.clock = KeyClock(beats_per_key)
         self._previous_latent = None
@@ -247,23 +222,6 @@ class DiffusionGenerator:
             return self._last_frame.copy()
         return np.zeros((self.height, self.width, 3), np.uint8)
 
-    def _calibrate_fp8(self) -> int:
-        """Static FP8 activation scales from a few eager denoises (two prompts, fresh
-        noise); see `models.fp8.calibrate_static`."""
-        import torch
-
-        from models.fp8 import calibrate_static
-
-        def run() -> None:
-            generator = torch.Generator("cpu").manual_seed(self.seed)
-            for prompt in CALIBRATION_PROMPTS:
-                cond = self.denoiser.encode_prompt(prompt, "")
-                noise = torch.randn(self.denoiser.noise_shape, generator=generator)
-                self.denoiser.run(noise.to(self.device), cond)
-
-        with torch.inference_mode():
-            return calibrate_static(self.denoiser.model, run)
-
     def _graphs_fit(self) -> bool:
         """Whole-frame graphs need a fixed schedule and shape: interpolate mode, a UNet,
         no classifier-free guidance, on a GPU."""
@@ -286,7 +244,7 @@ class DiffusionGenerator:
         previous = plan["previous"]
         if previous is not None:
             old = self._embedding(previous.prompt, previous.negative_prompt)
-            old, frame.cond = self._same_length(old, cond)
+            old, frame.cond = self._prompts.same_length(old, cond)
             frame.prev_cond, frame.blend = old, plan["blend"]
             frame.prev_a = self._noise(previous.seed, key)
             frame.prev_b = self._noise(previous.seed, key + 1)
@@ -295,7 +253,7 @@ class DiffusionGenerator:
     def close(self) -> None:
         import torch
 
-        self._embeddings.clear()
+        self._prompts.close()
         self.graphs = None
         self._noises.clear()
         self._keyframes.clear()
@@ -335,10 +293,9 @@ class DiffusionGenerator:
 
     def _noise_for(self, plan: dict) -> Any:
         cue, key, t = plan["cue"], plan["key"], plan["t"]
-        noise = slerp(self._noise(cue.seed, key), self._noise(cue.seed, key + 1), t)
+        noise = self._noises.between(cue.seed, key, t)
         if plan["previous"] is not None:  # cross-fade the keyframe path of the old cue
-            seed = plan["previous"].seed
-            old = slerp(self._noise(seed, key), self._noise(seed, key + 1), t)
+            old = self._noises.between(plan["previous"].seed, key, t)
             noise = slerp(old, noise, plan["blend"])
         return noise
 
@@ -377,57 +334,17 @@ class DiffusionGenerator:
         cond = self._embedding(cue.prompt, cue.negative_prompt)
         if plan["previous"] is not None:
             old = self._embedding(plan["previous"].prompt, plan["previous"].negative_prompt)
-            old, cond = self._same_length(old, cond)
+            old, cond = self._prompts.same_length(old, cond)
             cond = lerp(old, cond, plan["blend"])
         return cond
 
-    def _same_length(self, first: tuple, second: tuple) -> tuple[tuple, tuple]:
-        """Two conditionings padded to one token length for a cross-fade: CLIP windows
-        with the empty prompt's window (as Compel pads), T5 tokens with the last one."""
-        from models.prompts import pad_sequence
-
-        length = max(first[0].shape[1], second[0].shape[1])
-        if first[0].shape[1] == second[0].shape[1]:
-            return first, second
-
-        def pad(cond: tuple) -> tuple:
-            if self.spec.family in ("sd", "sdxl"):
-                filler = self._embedding("", "")[0]
-            else:
-                filler = cond[0][:, -1:]
-            return pad_sequence(cond, filler, length)
-
-        return pad(first), pad(second)
-
     def _embedding(self, prompt: str, negative: str) -> tuple:
         """Prompt embeddings, cached per (prompt, negative): cues repeat a lot."""
-        import torch
-
-        key = (prompt, negative)
-        if key in self._embeddings:
-            self._embeddings.move_to_end(key)
-            return self._embeddings[key]
-        with torch.inference_mode():
-            self._embeddings[key] = self.denoiser.encode_prompt(prompt, negative)
-        while len(self._embeddings) > 64:
-            self._embeddings.popitem(last=False)
-        return self._embeddings[key]
+        return self._prompts.get(prompt, negative)
 
     def _noise(self, seed: int, key: int) -> Any:
-        """Fixed noise per (seed, keyframe), drawn on the CPU so every device agrees."""
-        import torch
-
-        cache_key = (seed, key)
-        if cache_key not in self._noises:
-            generator = torch.Generator("cpu").manual_seed(_mix(self.seed, seed, key))
-            shape = self.denoiser.noise_shape
-            noise = torch.randn(shape, generator=generator, dtype=torch.float32)
-            if self.device.type == "cuda":  # pinned: the copy does not stall the stream
-                noise = noise.pin_memory()
-            self._noises[cache_key] = noise.to(self.device, non_blocking=True)
-            while len(self._noises) > 32:
-                self._noises.popitem(last=False)
-        return self._noises[cache_key]
+        """Fixed noise per (seed, keyframe), the same on every device."""
+        return self._noises.get(seed, key)
 
     def _denoise(self, noise: Any, conds: list, init: Any = None, strength: float = 1.0) -> Any:
         """Clean latents from noise (or from `init`, img2img): the family's own loop."""
@@ -447,26 +364,3 @@ class DiffusionGenerator:
 
         images = to_pixels(self.denoiser.decode(latents), (self.height, self.width))
         return [np.ascontiguousarray(image) for image in images.cpu().numpy()]
-
-
-def model_size(width: int, height: int, native: int) -> tuple[int, int]:
-    """Model resolution with the output's aspect, about native^2 pixels, multiples of 64."""
-    scale = math.sqrt(native * native / max(1, width * height))
-    return max(64, round(width * scale / 64) * 64), max(64, round(height * scale / 64) * 64)
-
-
-def _mix(*values: int) -> int:
-    """A stable 63-bit seed from several ints (Python's hash() is salted per process)."""
-    mixed = 0x9E3779B97F4A7C15
-    for value in values:
-        mixed = (mixed ^ (value & 0xFFFFFFFFFFFFFFFF)) * 0xBF58476D1CE4E5B9 % (1 << 64)
-    return mixed >> 1
-
-
-def _enable_compile_cache(folder: Any) -> None:
-    """Keep Inductor's compiled kernels between runs: a warm start skips most compiling."""
-    import os
-
-    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(folder / "inductor"))
-    os.environ.setdefault("TORCHINDUCTOR_FX_GRAPH_CACHE", "1")
-    os.environ.setdefault("TORCHINDUCTOR_AUTOGRAD_CACHE", "1")

@@ -135,7 +135,7 @@ def fp8_gpu(monkeypatch):
 
 @pytest.mark.parametrize("family", ["sd3", "flux"])
 def test_auto_picks_fp8_for_dits_where_the_gpu_does_fp8(fp8_gpu, family):
-    from render.diffusion import choose_precision
+    from render.diffusion_setup import choose_precision
 
     fp8_gpu(True)
     precision, notice = choose_precision("auto", CUDA, family)
@@ -147,14 +147,14 @@ def test_auto_picks_fp8_for_dits_where_the_gpu_does_fp8(fp8_gpu, family):
 
 @pytest.mark.parametrize("family", ["sd", "sdxl", ""])
 def test_auto_keeps_unets_on_fp16_even_where_fp8_runs(fp8_gpu, family):
-    from render.diffusion import choose_precision
+    from render.diffusion_setup import choose_precision
 
     fp8_gpu(True)  # FP8 was slower than fp16 on the sd-turbo UNet (8.44 vs 6.73 ms)
     assert choose_precision("auto", CUDA, family) == ("fp16", None)
 
 
 def test_explicit_precisions_and_cpu(fp8_gpu):
-    from render.diffusion import choose_precision
+    from render.diffusion_setup import choose_precision
 
     fp8_gpu(True)
     assert choose_precision("auto", CPU, "flux") == ("fp32", None)
@@ -187,7 +187,7 @@ def test_explicit_precisions_and_cpu(fp8_gpu):
     ],
 )
 def test_channels_last_only_for_16bit_unets_on_a_gpu(device, precision, family, expected):
-    from render.denoisers import wants_channels_last
+    from render.unet_denoiser import wants_channels_last
 
     assert wants_channels_last(device, precision, family) is expected
 

@@ -73,7 +73,7 @@ def test_interpolation_endpoints_are_the_keyframes(tiny_models, family):
 def test_our_loop_matches_the_diffusers_pipeline(tiny_models, family):
     # Same noise, same prompt: our Euler loop (shifted sigmas, Flux's dynamic shift and
     # 2x2 packing) must give the latents the diffusers pipeline gives.
-    from render.denoisers import pack_latents, unpack_latents
+    from render.dit_denoisers import pack_latents, unpack_latents
 
     generator = make_generator(tiny_models[family])
     noise = generator._noise(CUE.seed, 0)
@@ -188,7 +188,7 @@ def test_fp8_transformer_stays_within_fp8_error(tiny_models, family):
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_compile_is_regional(tiny_models, family):
-    from render.denoisers import compile_repeated_blocks
+    from render.dit_denoisers import compile_repeated_blocks
 
     generator = make_generator(tiny_models[family])
     model = generator.denoiser.model
@@ -214,7 +214,7 @@ def test_a_tiny_vae_for_other_latents_is_not_used(tmp_path):
 def test_guided_batches_put_all_negatives_first():
     # With guidance the model input is [latents] * 2, split again by chunk(2): the
     # conditioning of a batch must be every frame's negative, then every positive.
-    from render.denoisers import stack_conditioning
+    from render.denoiser_base import stack_conditioning
 
     frames = [(torch.tensor([[-1.0], [1.0]]),), (torch.tensor([[-2.0], [2.0]]),)]
     (stacked,) = stack_conditioning(frames, use_cfg=True)
