@@ -7,18 +7,23 @@ decoded over the whole song (`audio.rhythm`), and the key and sections use the w
 
 from __future__ import annotations
 
+import math
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from audio.activation import beat_activation
+from audio.activation import BeatActivation
+from audio.chunks import ChunkSource, Replayable, array_source, file_source
 from audio.features import FeatureFrame
-from audio.key import key_chroma, key_chroma_times, section_key, section_key_detail
-from audio.mood import MoodTracker
+from audio.frame_store import MoodInputs, RawStore, condition, song_mood, unit
+from audio.key import section_key, section_key_detail
 from audio.rhythm import analyse_rhythm
 from audio.sections import Section
-from audio.source import AudioClip
+from audio.song_frames import FramesPass, TuningPass
+from audio.source import AudioClip, Notice
 from audio.spectral import (
     EVENT_DELAY,
     FRAME_RATE,
@@ -27,7 +32,7 @@ from audio.spectral import (
     Conditioner,
     FrontEnd,
 )
-from audio.structure import find_song_sections
+from audio.structure import sections_from_frames
 
 CURVE_NAMES = ("energy", "bass", "mid", "treble", "brightness", "onset", "arousal", "valence")
 
@@ -57,9 +62,20 @@ class Analysis:
 
     def frames(self, fps: float, n_frames: int | None = None) -> list[FeatureFrame]:
         """One FeatureFrame per video frame i at t = i / fps; each event flags its nearest frame."""
+        return list(self.iter_frames(fps, n_frames))
+
+    def iter_frames(
+        self, fps: float, n_frames: int | None = None, first: int = 0, block: int = 1024
+    ) -> Iterator[FeatureFrame]:
+        """`frames` from frame `first` on, made `block` frames at a time (bounded memory)."""
         if n_frames is None:
             n_frames = max(1, round(self.duration * fps))
-        t = np.arange(n_frames) / fps
+        for start in range(first, n_frames, block):
+            yield from self._frames_between(fps, start, min(start + block, n_frames))
+
+    def _frames_between(self, fps: float, begin: int, end: int) -> list[FeatureFrame]:
+        index = np.arange(begin, end)
+        t = index / fps
         # Offline we may look ahead: read the curves half a window later, where a sound at t
         # shows its peak, so a render moves with the audio instead of ~20 ms after it.
         ahead = t + EVENT_DELAY
@@ -71,21 +87,21 @@ class Analysis:
         silent = (
             _sample(self.times, self.silent.astype(float), t) > 0.5
             if self.silent is not None
-            else np.zeros(n_frames, bool)
+            else np.zeros(len(t), bool)
         )
-        beat_at = _flags(self.beats, fps, n_frames)
-        downbeat_at = _flags(self.downbeats, fps, n_frames)
-        onset_at = _flags(self.onsets, fps, n_frames)
+        beat_at = _flags(self.beats, fps, begin, end)
+        downbeat_at = _flags(self.downbeats, fps, begin, end)
+        onset_at = _flags(self.onsets, fps, begin, end)
         starts = [s.start for s in self.sections[1:]]
-        section_at = _flags(np.asarray(starts), fps, n_frames)
+        section_at = _flags(np.asarray(starts), fps, begin, end)
         phase = _beat_phase(self.beats, t)
         in_bar = _beat_in_bar(self.beats, self.beat_numbers, self.beats_per_bar, t)
         meter = self.beats_per_bar
-        section_ids = np.zeros(n_frames, dtype=int)
+        section_ids = np.zeros(len(t), dtype=int)
         for s in self.sections:
-            section_ids[np.arange(n_frames) >= round(s.start * fps)] = s.label
+            section_ids[index >= round(s.start * fps)] = s.label
         frames = []
-        for i in range(n_frames):
+        for i in range(len(t)):
             frames.append(
                 FeatureFrame(
                     time=float(t[i]),
@@ -176,55 +192,94 @@ def resample_to_analysis_rate(samples: np.ndarray, sample_rate: int) -> np.ndarr
 
 def analyze(clip: AudioClip) -> Analysis:
     """Analyse a decoded clip (any rate; mono expected, (n, ch) tolerated)."""
+    samples = resample_to_analysis_rate(clip.samples, clip.sample_rate)
+    return analyze_stream(array_source(samples))
+
+
+def analyze_file(
+    path: str | Path,
+    start: float = 0.0,
+    duration: float | None = None,
+    notice: Notice | None = None,
+    check_level: Callable[[float, float], None] | None = None,
+) -> Analysis:
+    """Analyse the [start, start + duration) window of a file without holding its audio.
+
+    The file is decoded once, block by block, and read back from a temporary file for the
+    second pass (see `analyze_stream`); the result equals
+    `analyze(load_audio(path, start=start, duration=duration))`.
+    """
+    source = Replayable(file_source(path, start, duration, notice=notice))
+    try:
+        return analyze_stream(source, check_level)
+    finally:
+        source.close()
+
+
+def analyze_stream(
+    source: ChunkSource, check_level: Callable[[float, float], None] | None = None
+) -> Analysis:
+    """Analyse mono audio at RATE given as passes of blocks (`audio.chunks`), in memory
+    that grows only with the frame-rate features (~30 MB an hour), never with the audio.
+
+    Pass 1 measures the level, the DC offset and the tuning; `check_level(seconds, rms)` may then
+    refuse the input (an empty or silent window) before the work. Pass 2 computes every feature.
+    """
     with warnings.catch_warnings():
         # librosa warns when a pure tone or silence gives it no peaks to estimate tuning
         # from; the estimate is then 0 cents, which is right, and the user needs no notice.
         warnings.filterwarnings("ignore", message="Trying to estimate tuning")
-        return _analyze(clip)
+        count, total, squares, tuning = 0, 0.0, 0.0, TuningPass()
+        for block in source():
+            count += len(block)
+            total += float(np.sum(block, dtype=np.float64))
+            squares += float(np.sum(np.square(block, dtype=np.float64)))
+            tuning.push(block)
+        rms = math.sqrt(squares / count) if count else 0.0
+        if check_level is not None:
+            check_level(count / RATE, rms)
+        mean = total / count if count else 0.0
+        return _analyze(source, count, mean, rms, tuning.finish())
 
 
-def _analyze(clip: AudioClip) -> Analysis:
-    samples = resample_to_analysis_rate(clip.samples, clip.sample_rate)
-    duration = len(samples) / RATE
-    samples = samples - float(np.mean(samples)) if len(samples) else samples  # DC offset
-    raw = FrontEnd().process(samples)
+def _analyze(source: ChunkSource, count: int, mean: float, rms: float, tuning: float) -> Analysis:
+    duration = count / RATE
+    front, activation, frames = FrontEnd(), BeatActivation(), FramesPass(tuning)
+    store = RawStore()
+    rows: list[np.ndarray] = []
+    for block in source():
+        block = (block - np.float32(mean)) if mean else block  # DC offset
+        store.add(front.process(block))
+        rows.append(activation.push(block))
+        frames.push(block)
+    rows.append(activation.finish())
+    song = frames.finish()
+    raw = store.join()
     conditioner = Conditioner()
     conditioner.warm_start(raw)
-    cond = conditioner.process(raw)
+    cond = condition(conditioner, raw)
+    n_raw = len(raw)
+    raw = MoodInputs(raw.flux, raw.rms_db)  # all the mood still reads: drop the rest now
     times = cond.times
-    silent_all = len(raw) == 0 or bool(np.all(cond.silent))
+    silent_all = n_raw == 0 or bool(np.all(cond.silent))
 
-    if silent_all or len(raw) < 2 * FRAME_RATE:
+    if silent_all or n_raw < 2 * FRAME_RATE:
         rhythm = analyse_rhythm(np.zeros((0, 3)), cond.chroma, FRAME_RATE)
     else:
-        rhythm = analyse_rhythm(beat_activation(samples), cond.chroma, FRAME_RATE)
+        rhythm = analyse_rhythm(np.concatenate(rows), cond.chroma, FRAME_RATE)
+    del rows
     beats, downbeats, tempo = rhythm.beats, rhythm.downbeats, rhythm.tempo
     tempo_times, tempo_bpm = rhythm.tempo_times, rhythm.tempo_bpm
     onsets = times[cond.is_onset] - ONSET_DELAY
     onsets = onsets[onsets >= 0]
 
-    key_frames = key_chroma(samples, RATE)  # tuning-aware CQT chroma
-    key_times = key_chroma_times(len(key_frames), RATE)
+    key_frames = song.chroma  # tuning-aware CQT chroma, shared with the sections
+    key_times = song.times
     estimate = section_key_detail(key_frames)
     key, mode, confidence = estimate.key, estimate.mode, estimate.confidence
-    tempo_per_frame = (
-        np.interp(times, tempo_times, tempo_bpm) if len(beats) else np.zeros(len(times))
-    )
-    mood = MoodTracker()
-    arousal = np.zeros(len(times))
-    valence = np.zeros(len(times))
-    for i in range(len(times)):
-        arousal[i], valence[i] = mood.step(
-            float(raw.flux[i]),
-            float(raw.rms_db[i]),
-            float(cond.brightness[i]),
-            float(tempo_per_frame[i]),
-            mode,
-            estimate.mode_confidence,  # an unsure major/minor call must not swing valence
-            bool(cond.silent[i]),
-        )
+    arousal, valence = song_mood(raw, cond, beats, tempo_times, tempo_bpm, estimate)
     sections = _describe_sections(
-        find_song_sections(samples, RATE, beats, downbeats, duration),
+        sections_from_frames(song, beats, downbeats, duration, rms),
         times,
         arousal,
         valence,
@@ -246,8 +301,8 @@ def _analyze(clip: AudioClip) -> Analysis:
         duration=duration,
         hop=1.0 / FRAME_RATE,
         times=times,
-        curves={k: np.clip(np.nan_to_num(v), 0.0, 1.0) for k, v in curves.items()},
-        chroma=np.clip(np.nan_to_num(cond.chroma), 0.0, 1.0),
+        curves={k: unit(v) for k, v in curves.items()},
+        chroma=unit(cond.chroma),
         beats=beats,
         downbeats=downbeats,
         onsets=onsets,
@@ -270,11 +325,12 @@ def _sample(times: np.ndarray, values: np.ndarray, t: np.ndarray) -> np.ndarray:
     return np.interp(t, times, values)
 
 
-def _flags(events: np.ndarray, fps: float, n_frames: int) -> np.ndarray:
-    flags = np.zeros(n_frames, dtype=bool)
+def _flags(events: np.ndarray, fps: float, begin: int, end: int) -> np.ndarray:
+    """Frames begin..end-1 that are the nearest frame of some event."""
+    flags = np.zeros(end - begin, dtype=bool)
     if len(events):
         index = np.round(np.asarray(events) * fps).astype(int)
-        flags[index[(index >= 0) & (index < n_frames)]] = True
+        flags[index[(index >= begin) & (index < end)] - begin] = True
     return flags
 
 

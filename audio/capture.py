@@ -13,6 +13,7 @@ source whose output device disappears carries on by its own clock.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -29,6 +30,8 @@ BLOCK_SIZE = 256  # ~12 ms at 22.05 kHz: small blocks keep the reaction fast
 RING_BLOCKS = 512  # ~6 s of audio before the oldest block is dropped
 RECONNECT_SECONDS = 1.0
 MONITOR_WORDS = ("monitor", "loopback", "stereo mix", "what u hear", "blackhole", "soundflower")
+
+log = logging.getLogger(__name__)
 
 
 class CaptureError(AudioError):
@@ -54,6 +57,7 @@ class CaptureStats:
     reconnects: int = 0
     status: str = ""  # one line: what the source is doing or what went wrong
     playback: bool = False  # a file source is audible through an output device
+    repaired_blocks: int = 0  # blocks whose NaN/inf/out-of-range samples were repaired
 
 
 @dataclass(frozen=True)
@@ -193,6 +197,24 @@ class BlockRing:
                 return blocks
 
 
+def repair_block(samples: np.ndarray) -> bool:
+    """Make a float32 block finite and within +-1 in place; True when anything changed.
+
+    A broken driver or a misbehaving virtual device can hand out NaN or inf; one such
+    sample would poison every filter state downstream, so it becomes silence here. The
+    common, clean case costs two vectorised checks on a few hundred samples.
+    """
+    finite = np.isfinite(samples)
+    if finite.all():
+        if np.abs(samples).max(initial=0.0) <= 1.0:
+            return False
+        np.clip(samples, -1.0, 1.0, out=samples)
+        return True
+    samples[~finite] = 0.0
+    np.clip(samples, -1.0, 1.0, out=samples)
+    return True
+
+
 class _LinearResampler:
     """Streams audio from one rate to another, block by block, without clicks."""
 
@@ -246,6 +268,8 @@ class MicrophoneSource:
         self._next_reconnect = 0.0
         self._started = False
         self._clock_offset = 0.0  # audio time already captured by earlier streams
+        self._repaired = 0  # blocks repaired by the callback (counted there, told in read())
+        self._repair_told = False
         self.finished = False  # a microphone never runs out
 
     def start(self) -> MicrophoneSource:
@@ -295,7 +319,10 @@ class MicrophoneSource:
         if status.input_overflow:
             self._overflows += 1
         block_time = self._clock_offset + self._frames / self.device_rate
-        self.ring.push(AudioBlock(block_time, indata[:, 0].copy()))
+        samples = indata[:, 0].copy()
+        if repair_block(samples):  # never let NaN/inf reach the analyzer
+            self._repaired += 1
+        self.ring.push(AudioBlock(block_time, samples))
         self._frames += frames
         self._blocks += 1
         self._last_callback = time.monotonic()
@@ -303,6 +330,9 @@ class MicrophoneSource:
     def read(self) -> list[AudioBlock]:
         """Everything captured since the last call, at `sample_rate`; reconnects if needed."""
         blocks = self.ring.drain()
+        if self._repaired and not self._repair_told:  # one notice, off PortAudio's thread
+            self._repair_told = True
+            log.warning("input gave NaN/inf or out-of-range samples: played as silence/clipped")
         if self._resampler is not None:
             blocks = [AudioBlock(b.time, self._resampler(b.samples)) for b in blocks]
         if self._started and not self._stream_alive():
@@ -344,6 +374,7 @@ class MicrophoneSource:
             dropped_blocks=self.ring.dropped,
             reconnects=self._reconnects,
             status=self._status,
+            repaired_blocks=self._repaired,
         )
 
     def stop(self) -> None:

@@ -151,7 +151,9 @@ def key_chroma(samples: np.ndarray, sample_rate: int) -> np.ndarray:
 
     CQT from C1 over 7 octaves at 3 bins per semitone, shifted by librosa's tuning
     estimate so a band tuned 20 cents sharp does not leak into the next pitch class.
-    Frame i is centred at i * KEY_HOP / sample_rate (`key_chroma_times`).
+    Frame i is centred at i * KEY_HOP / sample_rate (`key_chroma_times`). The offline
+    analysis computes the same frames block by block (`audio.song_frames`), once for the
+    key and the sections together.
     """
     y = np.nan_to_num(np.asarray(samples, dtype=np.float32))
     if y.ndim == 2:
@@ -160,23 +162,12 @@ def key_chroma(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     if len(y) < 2 * KEY_HOP or not np.any(y):
         return np.zeros((n_frames if len(y) else 0, 12))
     try:
-        import librosa
+        import librosa  # noqa: F401
     except ImportError:  # not installed: the live front end, on the same frame grid
         return _peak_chroma_offline(y, sample_rate)
-    tuning = float(librosa.estimate_tuning(y=y, sr=sample_rate))
-    octaves = int(min(7, math.floor(math.log2(0.45 * sample_rate / 32.70319566))))
-    chroma = librosa.feature.chroma_cqt(
-        y=y,
-        sr=sample_rate,
-        hop_length=KEY_HOP,
-        tuning=tuning,
-        n_octaves=octaves,
-        bins_per_octave=36,
-        norm=None,
-    ).T
-    rms = librosa.feature.rms(y=y, frame_length=4 * KEY_HOP, hop_length=KEY_HOP)[0]
-    n = min(len(chroma), len(rms), n_frames)
-    return _normalise_rows(chroma[:n], 20 * np.log10(np.maximum(rms[:n], 1e-10)))
+    from audio.song_frames import song_frames
+
+    return song_frames(y, sample_rate).chroma[:n_frames].astype(np.float64)
 
 
 def key_chroma_times(n_frames: int, sample_rate: int) -> np.ndarray:
@@ -184,7 +175,7 @@ def key_chroma_times(n_frames: int, sample_rate: int) -> np.ndarray:
     return np.arange(n_frames) * KEY_HOP / float(sample_rate)
 
 
-def _normalise_rows(chroma: np.ndarray, level_db: np.ndarray) -> np.ndarray:
+def normalise_rows(chroma: np.ndarray, level_db: np.ndarray) -> np.ndarray:
     """Max-normalise each row so every sounding frame votes equally; silent rows -> 0."""
     chroma = np.maximum(np.asarray(chroma, dtype=np.float64), 0.0)
     peak = chroma.max(axis=1, keepdims=True)
@@ -273,7 +264,7 @@ def _peak_chroma_offline(y: np.ndarray, sample_rate: int) -> np.ndarray:
     phasor = sum((_tuning_phasor(p, a) for p, a, _ in found), 0j)
     tuning = float(np.angle(phasor) / (2 * np.pi)) if abs(phasor) > 0 else 0.0
     chroma = np.array([_fold(p, a, tuning) for p, a, _ in found])
-    return _normalise_rows(chroma, np.array([level for _, _, level in found]))
+    return normalise_rows(chroma, np.array([level for _, _, level in found]))
 
 
 KEY_MEMORY_S = 60.0  # the live key follows about the last minute

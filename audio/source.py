@@ -56,6 +56,18 @@ def load_audio(
 ) -> AudioClip:
     """Decode `path` to mono float32 at `sample_rate`, optionally a [start, start+duration) window."""
 
+    path = check_request(path, start, duration)
+    samples = decode_audio(path, sample_rate, channels=1, notice=notice)[:, 0]
+    first = int(round(start * sample_rate))
+    last = len(samples) if duration is None else first + int(round(duration * sample_rate))
+    samples = samples[first:last]
+    if samples.size == 0:
+        raise empty_window(path, start)
+    return AudioClip(np.ascontiguousarray(samples, np.float32), sample_rate, path, start)
+
+
+def check_request(path: str | Path, start: float = 0.0, duration: float | None = None) -> Path:
+    """The checks made before decoding anything, each one line."""
     path = Path(path)
     if not path.exists():
         raise AudioError(f"no such file: {path}")
@@ -63,14 +75,17 @@ def load_audio(
         raise AudioError(f"is a directory, not an audio file: {path}")
     if start < 0 or (duration is not None and duration <= 0):
         raise AudioError("--start must be >= 0 and --duration > 0")
-    samples = decode_audio(path, sample_rate, channels=1, notice=notice)[:, 0]
-    first = int(round(start * sample_rate))
-    last = len(samples) if duration is None else first + int(round(duration * sample_rate))
-    samples = samples[first:last]
-    if samples.size == 0:
-        where = f" after --start {start:g}s" if start else ""
-        raise AudioError(f"no audio in {path.name}{where} (zero length)")
-    return AudioClip(np.ascontiguousarray(samples, np.float32), sample_rate, path, start)
+    return path
+
+
+def empty_window(path: Path, start: float) -> AudioError:
+    where = f" after --start {start:g}s" if start else ""
+    return AudioError(f"no audio in {Path(path).name}{where} (zero length)")
+
+
+def is_silent_level(rms: float, threshold_db: float = -60.0) -> bool:
+    """`is_silent` for a level measured elsewhere (the streaming analysis measures it)."""
+    return rms <= 0 or 20 * math.log10(rms) < threshold_db
 
 
 def decode_audio(
@@ -274,7 +289,7 @@ def _stderr_notice(message: str) -> None:
 def is_silent(clip: AudioClip, threshold_db: float = -60.0) -> bool:
     """True when the whole clip stays below `threshold_db` dBFS RMS."""
     rms = float(np.sqrt(np.mean(np.square(clip.samples, dtype=np.float64))))
-    return rms <= 0 or 20 * math.log10(rms) < threshold_db
+    return is_silent_level(rms, threshold_db)
 
 
 def _short(exc: Exception) -> str:

@@ -1,7 +1,8 @@
 """Song sections with repeat labels, offline: bar-synchronous Laplacian segmentation.
 
 McFee & Ellis 2014, "Analyzing song structure with spectral clustering" (ISMIR), on bars:
-1. Per frame (hop 512): tuning-aware CQT chroma (harmony) and MFCC (timbre; c0 is level).
+1. Per frame (hop 512): tuning-aware CQT chroma (harmony) and MFCC (timbre; c0 is level),
+   computed with the key's frames in one pass (audio.song_frames).
 2. Averaged per bar, between downbeats. Without downbeats: per ~2 s group of beats, or per
    2 s block when there are no beats either, so every grid has units of about a bar.
 3. A graph over bars: repetition links (mutual nearest neighbours, kept only where they
@@ -19,10 +20,14 @@ McFee & Ellis 2014, "Analyzing song structure with spectral clustering" (ISMIR),
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from audio.sections import Section
+
+if TYPE_CHECKING:
+    from audio.song_frames import SongFrames
 
 RATE = 22050
 HOP = 512  # ~23 ms frames: the CQT/MFCC resolution McFee & Ellis use
@@ -41,6 +46,7 @@ LONG_BARS = 16  # sections are usually 4-16 bars: a median beyond means the form
 LONG_BEATLESS_S = 32.0  # the same scale (16 bars of 2 s) without bar lines
 N_MELS = 128
 MIN_CHANGE_DB = 1.0  # spectral-envelope change below ~1 dB (level JND) is not a new section
+MAX_UNITS = 600  # beyond (a mix over ~20 min at 120 BPM), units are groups of bars
 MIN_EFFECT = 0.8  # without bars: neighbours must differ by Cohen's "large" effect (1988)
 
 Run = tuple[int, int, int]  # first unit, end unit (exclusive), section type
@@ -53,21 +59,49 @@ def find_song_sections(
     downbeats: np.ndarray,
     duration: float,
 ) -> list[Section]:
-    """Sections over the whole file; boundaries on downbeats when there are any."""
+    """Sections of an in-memory signal (the offline analysis streams: `sections_from_frames`)."""
+    y = np.nan_to_num(np.asarray(samples, dtype=np.float32).ravel())
+    if float(duration) < MIN_SONG_S or len(y) < HOP * 8 or _rms(y) < SILENCE_RMS:
+        return [Section(0.0, max(float(duration), 0.0), 0)]
+    from audio.song_frames import song_frames
+
+    frames = song_frames(_resample(y, sample_rate))
+    return sections_from_frames(frames, beats, downbeats, duration, _rms(y))
+
+
+def sections_from_frames(
+    frames: SongFrames,
+    beats: np.ndarray,
+    downbeats: np.ndarray,
+    duration: float,
+    rms: float,
+) -> list[Section]:
+    """Sections over the whole song from its hop-512 frames; boundaries on downbeats if any.
+
+    `rms` is the song's overall level (a silent file is one section).
+    """
     duration = float(duration)
     whole = [Section(0.0, max(duration, 0.0), 0)]
-    y = np.nan_to_num(np.asarray(samples, dtype=np.float32).ravel())
-    if duration < MIN_SONG_S or len(y) < HOP * 8 or _rms(y) < SILENCE_RMS:
+    if duration < MIN_SONG_S or len(frames.chroma) < 9 or rms < SILENCE_RMS:
         return whole
     edges, on_bars = _unit_edges(np.asarray(beats, float), np.asarray(downbeats, float), duration)
+    # A long mix (hours of bars) is segmented on groups of bars: the graph below is dense,
+    # n^2 in the units, and sections of a DJ set last minutes anyway.
+    group = max(1, -(-(len(edges) - 1) // MAX_UNITS))
+    if group > 1:
+        edges = np.append(edges[:-1:group], edges[-1])
     unit_s = float(np.median(np.diff(edges)))
     min_units = MIN_BARS if on_bars else max(2, int(np.ceil(MIN_BEATLESS_S / unit_s - 1e-6)))
     long_units = LONG_BARS if on_bars else LONG_BEATLESS_S / unit_s
+    if group > 1 and on_bars:
+        min_units, long_units = max(2, -(-MIN_BARS // group)), LONG_BARS / group
     if len(edges) - 1 < 2 * min_units:
         return whole
-    chroma, mfcc = _frame_features(_resample(y, sample_rate))
-    times = np.arange(chroma.shape[1]) * HOP / RATE
-    chroma_u, mfcc_u = _sync(chroma, times, edges), _sync(mfcc, times, edges)
+    times = frames.times
+    n = min(len(frames.chroma), len(frames.mfcc), len(frames.harmony))
+    harmony = frames.harmony if frames.harmony is not None else frames.chroma
+    chroma, mfcc = harmony[:n].T, frames.mfcc[:n].T  # float32 views: _sync sums in float64
+    chroma_u, mfcc_u = _sync(chroma, times[:n], edges), _sync(mfcc, times[:n], edges)
     x = np.hstack([_standardise(chroma_u), _standardise(mfcc_u)])
     evals, evecs = _embedding(x, _standardise(mfcc_u))
     runs = _segment(evecs, evals, x, min_units, long_units)
@@ -112,29 +146,12 @@ def _unit_edges(
     return np.concatenate([[0.0], grid, [duration]]), len(downbeats) >= 2
 
 
-def _frame_features(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Chroma (12, n) and MFCC (13, n) at hop 512."""
-    import librosa
-
-    spectrum = np.abs(librosa.stft(y, n_fft=2048, hop_length=HOP))
-    # Tuning is one number per song: every 4th frame estimates it as well, at a quarter the cost.
-    tuning = librosa.estimate_tuning(S=spectrum[:, ::4], sr=RATE, bins_per_octave=12)
-    cqt = np.abs(
-        librosa.cqt(y, sr=RATE, hop_length=HOP, n_bins=84, bins_per_octave=12, tuning=tuning)
-    )
-    chroma = librosa.feature.chroma_cqt(C=cqt, sr=RATE, hop_length=HOP, bins_per_octave=12)
-    mel = librosa.feature.melspectrogram(S=spectrum**2, sr=RATE, n_mels=N_MELS)
-    mfcc = librosa.feature.mfcc(S=librosa.power_to_db(mel, ref=1.0, top_db=None), n_mfcc=N_MFCC)
-    n = min(chroma.shape[1], mfcc.shape[1])
-    return chroma[:, :n], mfcc[:, :n]
-
-
 def _sync(features: np.ndarray, times: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Mean of the frames inside each unit -> (units, dims)."""
     starts = np.searchsorted(times, edges[:-1])
     starts = np.minimum(starts, len(times) - 1)
     starts = np.maximum.accumulate(starts)
-    sums = np.add.reduceat(features, starts, axis=1)
+    sums = np.add.reduceat(features, starts, axis=1, dtype=np.float64)
     counts = np.diff(np.append(starts, len(times)))
     out = sums / np.maximum(counts, 1)
     # A unit with no frame of its own (only if units were shorter than a hop) copies the next.

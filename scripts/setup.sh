@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Create .venv and install visualize into it. Usage: scripts/setup.sh [EXTRAS]
-#   scripts/setup.sh                      the CPU app only (embedded engine)
-#   scripts/setup.sh speech,diffusion,dev everything the tests need
+# Create a virtual environment and install visualize into it. Usage: scripts/setup.sh [EXTRAS]
+#   scripts/setup.sh                      the CPU app only (embedded engine), in .venv
+#   VENV=.venv-test scripts/setup.sh speech,diffusion,dev   what scripts/test.sh does
+# VENV names the environment (default .venv): the tests get their own, so installing the
+# test extras never changes the app that scripts/demo.sh set up.
 # On a CPU-only machine torch is pinned to the CPU build (2.13.0) before anything can pull
 # a multi-GB CUDA build. On a GPU box install a CUDA torch first (see README), then the extras.
 # Each step prints one line first; pip shows its own progress (a bar on a terminal, one
@@ -10,8 +12,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="${1:-}"
 python="${PYTHON:-python3}"
+venv="${VENV:-.venv}"
 
-pip=(.venv/bin/python -m pip --disable-pip-version-check --no-input)
+pip=("$venv/bin/python" -m pip --disable-pip-version-check --no-input)
 if [[ "${CI:-}" == "true" ]]; then
     pip+=(-q)
 fi
@@ -28,15 +31,15 @@ finish_step() {
     fi
 }
 
-if [[ ! -x .venv/bin/python ]]; then
-    step "creating .venv with $("$python" --version 2>&1)"
-    "$python" -m venv .venv
+if [[ ! -x "$venv/bin/python" ]]; then
+    step "creating $venv with $("$python" --version 2>&1)"
+    "$python" -m venv "$venv"
 fi
 step "updating pip, setuptools and wheel"
 "${pip[@]}" install -U pip setuptools wheel </dev/null
 
 if [[ "$extras" == *diffusion* || "$extras" == *whisper* ]]; then
-    if ! .venv/bin/python -c "import torch" 2>/dev/null; then
+    if ! "$venv/bin/python" -c "import torch" 2>/dev/null; then
         if command -v nvidia-smi >/dev/null 2>&1; then
             step "installing torch (CUDA build for the GPU here, ~2.5 GB)"
             "${pip[@]}" install torch </dev/null
@@ -55,4 +58,4 @@ else
     "${pip[@]}" install -e . </dev/null
 fi
 finish_step
-echo "setup: ready: .venv/bin/visualize"
+echo "setup: ready: $venv/bin/visualize"

@@ -259,3 +259,30 @@ def test_a_device_at_another_rate_is_resampled_to_the_analysis_rate():
     samples = sum(len(b.samples) for b in source.read())
     assert abs(samples - RATE) <= 2  # one second of audio, at the analysis rate
     assert source.clock() == pytest.approx(1.0, abs=0.02)
+
+
+def test_non_finite_microphone_samples_never_reach_the_analyzer(caplog):
+    from types import SimpleNamespace
+
+    from audio.capture import MicrophoneSource
+
+    source = MicrophoneSource(sample_rate=RATE, block_size=256)
+    ok = SimpleNamespace(input_overflow=False)
+    clean = (0.5 * np.sin(np.arange(256) / 5)).astype(np.float32)[:, None]
+    broken = clean.copy()
+    broken[[3, 50, 100]] = [[np.nan], [np.inf], [-np.inf]]
+    broken[200] = 7.0  # beyond full scale
+    for block in (clean, broken, clean, broken):
+        source._callback(block, 256, None, ok)
+    with caplog.at_level("WARNING", logger="audio.capture"):
+        blocks = source.read()
+        source._callback(broken, 256, None, ok)
+        blocks += source.read()
+    assert len(blocks) == 5
+    samples = np.concatenate([b.samples for b in blocks])
+    assert np.isfinite(samples).all() and np.abs(samples).max() <= 1.0
+    assert blocks[1].samples[3] == 0.0 and blocks[1].samples[200] == 1.0
+    np.testing.assert_array_equal(blocks[0].samples, clean[:, 0])  # clean blocks untouched
+    assert source.stats.repaired_blocks == 3
+    assert sum("NaN/inf" in r.getMessage() for r in caplog.records) == 1  # one notice
+    assert np.isnan(broken[3, 0])  # the device's buffer itself is left alone

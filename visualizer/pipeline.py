@@ -1,24 +1,30 @@
 """Offline rendering: a song in, an MP4 out, in the same shape as the live app.
 
-    audio file -> analysis (features over the whole song) -> [speech -> words]
+    audio file -> streaming analysis (features over the whole song) -> [speech -> words]
       -> song plan (section looks, cuts on downbeats, build-ups; visualizer.plan)
       -> scheduler (cues, one update per video frame) -> drive follower
-      -> generator (virtual clock: frame i answers time i/fps) -> Mp4Writer (+ original audio)
+      -> generator (virtual clock: frame i answers time i/fps) -> Mp4Writer (+ original audio,
+         decoded again block by block while encoding)
+
+With --resume the video is written as closed segments and joined at the end
+(visualizer.segments), so an interrupted render continues where it stopped.
 
 The file appears under its final name only when every frame and the audio are written.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from audio.chunks import Feed, file_source
 from audio.features import FeatureFrame
-from audio.source import AudioClip, AudioError, decode_audio, is_silent, load_audio
+from audio.source import AudioClip, AudioError, empty_window, is_silent_level, load_audio
 from audio.words import WordEvent
 from render.engines import create_generator
 from render.frames import Cue, FrameRequest, Generator
@@ -46,6 +52,7 @@ class RenderSettings:
     speech: bool = False
     explain: Path | None = None
     engine_options: dict = field(default_factory=dict)
+    resume: bool = False  # write closed segments; continue those of an interrupted run
 
 
 @dataclass(frozen=True)
@@ -85,18 +92,31 @@ def render_file(
     progress: Callable[[int, int], None] | None = None,
     notice: Callable[[str], None] = print,
 ) -> RenderResult:
-    """Render `song` to `settings.out`. Raises AudioError/RecorderError with one-line messages."""
-    check_writable(Path(settings.out))  # fail before minutes of work, not after
-    clip = load_audio(song, start=settings.start, duration=settings.duration)
-    if is_silent(clip):
-        raise AudioError(f"{Path(song).name} is silent: nothing to visualize")
-    from audio.analysis import analyze
+    """Render `song` to `settings.out`. Raises AudioError/RecorderError with one-line messages.
 
-    analysis = analyze(clip)
-    n_frames = max(1, round(clip.duration * settings.fps))
-    features = analysis.frames(settings.fps, n_frames)
-    words = transcribe_words(clip, notice) if settings.speech else []
-    mux_audio = _mux_audio(clip)
+    Memory stays flat in the song's length: the analysis streams the file (audio.analysis),
+    the frames' features are made a block at a time, and the soundtrack is decoded again
+    while encoding rather than held.
+    """
+    check_writable(Path(settings.out))  # fail before minutes of work, not after
+    from audio.analysis import analyze_file
+
+    name = Path(song).name
+
+    def refuse(seconds: float, rms: float) -> None:
+        if seconds == 0:
+            raise empty_window(Path(song), settings.start)
+        if is_silent_level(rms):
+            raise AudioError(f"{name} is silent: nothing to visualize")
+
+    analysis = analyze_file(song, settings.start, settings.duration, check_level=refuse)
+    release_freed_memory()
+    n_frames = max(1, round(analysis.duration * settings.fps))
+    words: list[WordEvent] = []
+    if settings.speech:  # Whisper reads the whole window: the one part that holds the audio
+        clip = load_audio(song, start=settings.start, duration=settings.duration)
+        words = transcribe_words(clip, notice)
+    soundtrack = file_source(song, settings.start, analysis.duration, MUX_RATE, channels=2)
     scheduler = planned_scheduler(settings.style, settings.seed, analysis)
     generator = create_generator(
         settings.engine,
@@ -106,47 +126,130 @@ def render_file(
         notice=notice,
         **settings.engine_options,
     )
+    state = _State(scheduler, DriveFollower(), CueTracker(), generator, sorted(words, key=_start))
     began = time.perf_counter()
     try:
-        mp4 = Mp4Writer(
-            settings.out, settings.width, settings.height, settings.fps, audio_rate=MUX_RATE
-        )
-        with BackgroundWriter(mp4) as writer:
-            _render_frames(features, words, scheduler, generator, writer, mux_audio, progress)
+        if settings.resume:  # may swap in the state saved by an interrupted run
+            state = render_segments(
+                Path(song), settings, analysis, n_frames, state, soundtrack, progress, notice
+            )
+        else:
+            mp4 = Mp4Writer(
+                settings.out, settings.width, settings.height, settings.fps, audio_rate=MUX_RATE
+            )
+            with BackgroundWriter(mp4) as writer:
+                feed = Feed(soundtrack)
+                frames = analysis.iter_frames(settings.fps, n_frames)
+                for index, feature in enumerate(frames):
+                    writer.write_frame(state.render(index, feature))
+                    first = round(index * MUX_RATE / settings.fps)
+                    last = round((index + 1) * MUX_RATE / settings.fps)
+                    _write_audio(writer, feed.take(last - first))
+                    if index == n_frames - 1:
+                        for block in feed.rest():  # the last frame carries the audio tail
+                            _write_audio(writer, block)
+                    if progress:
+                        progress(index + 1, n_frames)
     finally:
-        generator.close()
+        state.generator.close()
     elapsed = time.perf_counter() - began
     if settings.explain is not None:
-        settings.explain.write_text(json.dumps(scheduler.explain(), indent=1))
-    return RenderResult(settings.out, n_frames, elapsed, clip.duration, generator.name)
+        settings.explain.write_text(json.dumps(state.scheduler.explain(), indent=1))
+    return RenderResult(settings.out, n_frames, elapsed, analysis.duration, state.generator.name)
 
 
-def _render_frames(
-    features: Sequence[FeatureFrame],
-    words: Sequence[WordEvent],
-    scheduler,
-    generator: Generator,
-    writer: BackgroundWriter,
-    mux_audio,
-    progress: Callable[[int, int], None] | None,
-) -> None:
-    follower, cues = DriveFollower(), CueTracker()
-    pending = sorted(words, key=lambda w: w.start)
-    fps, total = float(writer.writer.fps), len(features)
-    samples_per_frame = MUX_RATE / fps
-    for index, feature in enumerate(features):
+def release_freed_memory() -> None:
+    """Hand the analysis' freed heap back to the system before the render's own peak.
+
+    glibc keeps freed blocks below its (self-raising) mmap threshold in the heap, so
+    without this an hour's transient analysis arrays stay resident under the renderer.
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to do
+        pass
+
+
+def _start(word: WordEvent) -> float:
+    return word.start
+
+
+def _write_audio(writer: BackgroundWriter, samples) -> None:
+    if samples is not None and len(samples):
+        writer.write_audio(samples)
+
+
+@dataclass
+class _State:
+    """Everything that carries from one frame to the next (what a resume restores)."""
+
+    scheduler: Scheduler
+    follower: DriveFollower
+    cues: CueTracker
+    generator: Generator
+    pending: list[WordEvent]
+
+    def render(self, index: int, feature: FeatureFrame):
         due = []
-        while pending and pending[0].start <= feature.time:
-            due.append(pending.pop(0))
-        cue = scheduler.update(feature, due)
-        request = cues.request(index, feature.time, cue, follower.update(feature))
-        writer.write_frame(generator.render(request))
-        first, last = round(index * samples_per_frame), round((index + 1) * samples_per_frame)
-        if index == total - 1:
-            last = len(mux_audio)  # the last frame carries the audio tail
-        writer.write_audio(mux_audio[first:last])
-        if progress:
-            progress(index + 1, total)
+        while self.pending and self.pending[0].start <= feature.time:
+            due.append(self.pending.pop(0))
+        cue = self.scheduler.update(feature, due)
+        request = self.cues.request(index, feature.time, cue, self.follower.update(feature))
+        return self.generator.render(request)
+
+
+def render_segments(song, settings, analysis, n_frames, state, soundtrack, progress, notice):
+    """The --resume path: closed segments in a work folder, then one lossless join."""
+    from render.recorder import concat_segments
+    from visualizer.segments import SEGMENT_SECONDS, WorkDir, run_key
+
+    fps = settings.fps
+    size = max(1, round(SEGMENT_SECONDS * fps))
+    count = -(-n_frames // size)
+    work = WorkDir(settings.out, run_key(song, settings, n_frames, size))
+    done = min(work.done, count)
+    at, saved = work.latest_state(done) if done else (0, None)
+    if saved is not None:
+        state.generator.close()
+        state = saved
+    if done:
+        replay = (done - at) * size
+        extra = f", replaying {replay / fps:.0f} s of frames first" if replay else ""
+        notice(f"resuming after {done} of {count} segments ({done * size / fps:.0f} s){extra}")
+    try:
+        frames = analysis.iter_frames(fps, n_frames, first=at * size)
+        index = at * size
+        for _ in range(at * size, done * size):  # an engine whose state could not be saved
+            state.render(index, next(frames))
+            index += 1
+        warned = False
+        for segment in range(done, count):
+            end = min((segment + 1) * size, n_frames)
+            mp4 = Mp4Writer(work.segment(segment), settings.width, settings.height, fps)
+            with BackgroundWriter(mp4) as writer:
+                for feature in itertools.islice(frames, end - index):
+                    writer.write_frame(state.render(index, feature))
+                    index += 1
+                    if progress:
+                        progress(index, n_frames)
+            if not work.finish_segment(segment, state) and not warned:
+                warned = True
+                notice("resume: this engine's state cannot be saved; a resume replays frames")
+        concat_segments(
+            [work.segment(i) for i in range(count)],
+            settings.out,
+            Feed(soundtrack).rest(),
+            MUX_RATE,
+        )
+    except BaseException:
+        if saved is not None:  # the caller closes only the generator it made
+            state.generator.close()
+        raise
+    work.remove()
+    return state
 
 
 def transcribe_words(clip: AudioClip, notice: Callable[[str], None]) -> list[WordEvent]:
@@ -161,13 +264,6 @@ def transcribe_words(clip: AudioClip, notice: Callable[[str], None]) -> list[Wor
     except SpeechUnavailable as exc:
         notice(f"speech: off ({exc})")
         return []
-
-
-def _mux_audio(clip: AudioClip):
-    """The clip's window of the original file, stereo at MUX_RATE."""
-    audio = decode_audio(clip.path, MUX_RATE, channels=2)
-    first = round(clip.offset * MUX_RATE)
-    return audio[first : first + round(clip.duration * MUX_RATE)]
 
 
 def planned_scheduler(style_name: str, seed: int, analysis: Analysis | None) -> Scheduler:

@@ -76,6 +76,12 @@ def add_parser(subparsers) -> None:
         metavar="JSON",
         help="write the scheduler's cue timeline with its reasons",
     )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="write the video in 30 s segments kept in a hidden .OUT.work folder; run the same "
+        "command again after an interruption to continue from the last finished segment",
+    )
     diffusion = parser.add_argument_group("diffusion engine")
     diffusion.add_argument(
         "--model",
@@ -153,6 +159,7 @@ def _settings(args: argparse.Namespace, out: Path):
         speech=args.speech,
         explain=args.explain,
         engine_options=options,
+        resume=getattr(args, "resume", False),
     )
 
 
@@ -233,14 +240,26 @@ def _as_user_error(exc: BaseException, out: Path, before: tuple | None) -> UserE
     if isinstance(exc, Stopped) and _identity(out) not in (None, before):
         out.unlink(missing_ok=True)  # stopped as it finished: no file, as the exit code says
     removed = [p for p in [discard_unfinished(out)] if p is not None]
+    work = _work_folder_note(out)
     if isinstance(exc, SystemExit):
         raise exc
     if isinstance(exc, Stopped):
-        return Interrupted(_stopped_line(exc.signum, removed), exc.exit_code)
+        line = _stopped_line(exc.signum, removed)
+        if work and not removed:  # not "nothing was written": the segments are there
+            line = f"interrupted by {signal_name(exc.signum)}"
+        return Interrupted(line + work, exc.exit_code)
     message, code = _describe(exc)
     if removed:
         message += f"; {_removed_text(removed)}"
-    return UserError(message, code)
+    return UserError(message + work, code)
+
+
+def _work_folder_note(out: Path) -> str:
+    """--resume's segments: kept when a resume can use them, else removed (one clause)."""
+    from visualizer.segments import after_interruption
+
+    note = after_interruption(out)
+    return f"; {note}" if note else ""
 
 
 def _identity(path: Path) -> tuple | None:
