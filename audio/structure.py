@@ -48,6 +48,7 @@ N_MELS = 128
 MIN_CHANGE_DB = 1.0  # spectral-envelope change below ~1 dB (level JND) is not a new section
 MAX_UNITS = 600  # beyond (a mix over ~20 min at 120 BPM), units are groups of bars
 MIN_EFFECT = 0.8  # without bars: neighbours must differ by Cohen's "large" effect (1988)
+MIN_REPEAT_EFFECT = 0.2  # ... or by his "small" one where both parts recur elsewhere
 
 Run = tuple[int, int, int]  # first unit, end unit (exclusive), section type
 
@@ -220,12 +221,35 @@ def _segment(
         if _median_length(base) <= long_units:
             break
         runs = _absorb_short(_runs(_cluster(evecs, finer)), x, min_units)
-        runs = _merge_while(
-            runs, lambda a, b: np.inf if a.stop in kept else effect_size(x[a], x[b]), MIN_EFFECT
-        )
+        runs = _merge_while(runs, _finer_contrast(runs, x, kept), MIN_EFFECT)
         if _median_length(runs) < _median_length(base):
             base = runs
     return base
+
+
+def _finer_contrast(
+    runs: list[Run], x: np.ndarray, kept: set[int]
+) -> Callable[[slice, slice], float]:
+    """How clearly a boundary that only a finer k adds separates its two neighbours, in units
+    of MIN_EFFECT (boundaries of the coarser k always stay).
+
+    A boundary between two parts that both come back elsewhere in the song (verse, chorus,
+    verse, chorus) is backed by the repetition itself, so a small effect size will do; any
+    other needs a large one. Over a steady loop (much hip-hop and electronic music) verse
+    and chorus differ only a little in their average sound, but they alternate."""
+    types = [t for _, _, t in runs]
+    recurring = {t for t in types if types.count(t) >= 2}
+    type_before = {b: t for _, b, t in runs}
+    type_after = {a: t for a, _, t in runs}
+
+    def contrast(a: slice, b: slice) -> float:
+        if a.stop in kept:
+            return np.inf
+        size = effect_size(x[a], x[b])
+        backed = type_before[a.stop] in recurring and type_after[b.start] in recurring
+        return size * MIN_EFFECT / MIN_REPEAT_EFFECT if backed else size
+
+    return contrast
 
 
 def _median_length(runs: list[Run]) -> float:

@@ -186,3 +186,23 @@ def test_effect_size_separates_shift_from_noise() -> None:
     a, b = rng.standard_normal((8, 10)), rng.standard_normal((8, 10))
     assert effect_size(a, b) < 0.5  # same distribution: no effect
     assert effect_size(a, b + 1.5) > 1.0  # shifted by 1.5 sd in every dimension
+
+
+def test_boundaries_between_recurring_parts_need_only_a_small_effect():
+    from audio import structure
+
+    rng = np.random.default_rng(0)
+    # Verse and chorus that differ by a small-to-medium effect (~0.4 standard deviations).
+    verse, chorus = np.zeros(6), np.full(6, 0.4 / np.sqrt(6))
+    means = [verse, chorus, verse, chorus]
+    x = np.vstack([m + rng.normal(0, 1.0 / np.sqrt(6), (40, 6)) for m in means])
+    alternating = [(0, 40, 0), (40, 80, 1), (80, 120, 0), (120, 160, 1)]
+    through = [(0, 40, 0), (40, 80, 1), (80, 120, 2), (120, 160, 3)]  # nothing comes back
+    merged = structure._merge_while(
+        alternating, structure._finer_contrast(alternating, x, set()), structure.MIN_EFFECT
+    )
+    assert [a for a, _, _ in merged] == [0, 40, 80, 120]
+    merged = structure._merge_while(
+        through, structure._finer_contrast(through, x, set()), structure.MIN_EFFECT
+    )
+    assert len(merged) == 1
