@@ -66,17 +66,25 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"cannot write {_printable(str(path))}: no such folder")
     if args.song.exists() and any(p.resolve() == args.song.resolve() for p in outputs):
         raise UserError("an output would overwrite the input file")
+    # Only the online replay and the plot's spectrogram need the audio itself; the offline
+    # analysis streams the file, so an hour-long mix does not sit in memory.
+    clip = None
     try:
-        clip = load_audio(args.song, start=args.start, duration=args.duration)
+        if args.online or args.plot:
+            clip = load_audio(args.song, start=args.start, duration=args.duration)
+        if args.online:
+            report = online_report(clip)
+        else:
+            from audio.analysis import analyze, analyze_file
+            from visualizer.plan import build_plan
+
+            if clip is not None:
+                analysis = analyze(clip)
+            else:
+                analysis = analyze_file(args.song, start=args.start, duration=args.duration)
     except AudioError as exc:
         raise UserError(str(exc)) from None
-    if args.online:
-        report = online_report(clip)
-    else:
-        from audio.analysis import analyze
-        from visualizer.plan import build_plan
-
-        analysis = analyze(clip)
+    if not args.online:
         report = offline_report(analysis)
         # The mood a render will draw for each section: the plan's, which pools repeats.
         planned = build_plan(analysis).sections
