@@ -303,8 +303,16 @@ TOKENS_PER_SECOND = 6
 WORD_PUNCTUATION = ("\"'“¿([{-", "\"'.。,，!！?？:：”)]}、")
 
 
+# Encoder lengths are rounded up to this many mel frames (0.5 s; even, for the stride-2
+# convolution). oneDNN inside CTranslate2 keeps one convolution primitive per input shape
+# (~0.8 MiB each, up to 1024 of them): a new length every 20 ms of buffer grew a live show's
+# memory by ~300 MiB an hour. Whole half-seconds give at most 60 shapes, ~20 in practice.
+ENCODER_STEP = 50
+
+
 def encoder_frames(samples: int, tail: float | None, rate: int = SPEECH_RATE) -> int:
-    """Mel frames the encoder reads for `samples` of audio plus `tail` seconds (even, capped).
+    """Mel frames the encoder reads for `samples` of audio plus at least `tail` seconds
+    (rounded up to `ENCODER_STEP`, capped at 30 s).
 
     The encoder's cost grows with its input, and Whisper pads to 30 s; a few-second
     buffer plus a short tail costs a fifth of that (the whisper.cpp `audio_ctx` idea).
@@ -312,7 +320,7 @@ def encoder_frames(samples: int, tail: float | None, rate: int = SPEECH_RATE) ->
     if tail is None:
         return WHISPER_FRAMES
     frames = math.ceil((samples / rate + tail) * WHISPER_FRAMES / 30)
-    frames += frames % 2  # the encoder's first convolution has stride 2
+    frames = -(-frames // ENCODER_STEP) * ENCODER_STEP
     return min(frames, WHISPER_FRAMES)
 
 
