@@ -30,7 +30,7 @@ Speed, accuracy and memory targets are measured here, never asserted in unit tes
 section names its machine, date and command; raw numbers sit beside it in
 `docs/benchmarks/<area>.json`. CPU figures come from this project's 2-core, 24 GiB
 development machine (no GPU), often shared with other jobs while measuring, so they are
-conservative. GPU figures come from one NVIDIA H100 80GB lent for the session, on
+conservative. GPU figures come from the NVIDIA GPU lent for the session (named in each section: an H100 80GB earlier, an H200 from 2026-12-02), on
 full-size architectures with random weights (speed does not depend on weight values).
 Re-run a section with its command; then `python scripts/collect_benchmarks.py`.
 
