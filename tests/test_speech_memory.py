@@ -20,6 +20,7 @@ from audio.speech.streaming import StreamingConfig
 from audio.speech.transcriber import WHISPER_FRAMES, Segment, encoder_frames
 from audio.speech.vad import WINDOW
 from audio.words import WordEvent
+from tests.speech_fakes import LoudnessVad
 
 SPEECH = Path(__file__).resolve().parents[2] / "shared" / "media" / "speech"
 
@@ -33,23 +34,6 @@ def test_encoder_lengths_come_in_a_few_sizes_that_cover_audio_and_tail():
         lengths.add(frames)
     assert len(lengths) <= 25  # one per 20 ms would be ~500 cached convolutions
     assert encoder_frames(29 * SPEECH_RATE, tail=2.0) == WHISPER_FRAMES
-
-
-class LoudnessVad:
-    """Stands in for Silero: a 32 ms window is speech when it is loud."""
-
-    def __init__(self):
-        self._pending = np.zeros(0, np.float32)
-
-    def reset(self):
-        self._pending = np.zeros(0, np.float32)
-
-    def __call__(self, samples):
-        samples = np.concatenate([self._pending, samples])
-        count = len(samples) // WINDOW
-        self._pending = samples[count * WINDOW :]
-        windows = samples[: count * WINDOW].reshape(count, WINDOW)
-        return (np.abs(windows).max(axis=1) > 0.1).astype(np.float32)
 
 
 class WordPerTenthTranscriber:
