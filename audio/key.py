@@ -27,13 +27,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from audio.chroma_rows import KEY_HOP, SILENCE_DB, normalise_rows
+
 NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 TYPICAL_R = 0.8  # correlation of a whole song's chroma with its key's profile
 NULL_PRIOR = 0.1  # prior that a signal has no key at all (speech, noise, drums)
-KEY_HOP = 512  # offline chroma hop in samples (librosa's default)
-SILENCE_DB = -60.0  # frames quieter than this carry no key evidence
 CHROMA_HZ = (30.0, 4000.0)  # live peaks: about the CQT's C1..B7
 PEAK_FLOOR = 1e-3  # live peaks more than 60 dB below the frame's strongest are ignored
 PROMINENCE, PROMINENCE_BINS = 2.0, 8  # a peak must exceed twice the mean of +-8 bins (+-22 Hz)
@@ -173,15 +173,6 @@ def key_chroma(samples: np.ndarray, sample_rate: int) -> np.ndarray:
 def key_chroma_times(n_frames: int, sample_rate: int) -> np.ndarray:
     """Centre time in seconds of each `key_chroma` frame."""
     return np.arange(n_frames) * KEY_HOP / float(sample_rate)
-
-
-def normalise_rows(chroma: np.ndarray, level_db: np.ndarray) -> np.ndarray:
-    """Max-normalise each row so every sounding frame votes equally; silent rows -> 0."""
-    chroma = np.maximum(np.asarray(chroma, dtype=np.float64), 0.0)
-    peak = chroma.max(axis=1, keepdims=True)
-    out = np.where(peak > 1e-12, chroma / np.maximum(peak, 1e-12), 0.0)
-    out[level_db < SILENCE_DB] = 0.0
-    return out
 
 
 # --- Live: spectral-peak chroma of a long FFT --------------------------------------------

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from audio.chroma_rows import KEY_HOP, normalise_rows
 from audio.chunks import Block, Blocks, frames_of
-from audio.key import KEY_HOP, normalise_rows
 
 RATE = 22050
 N_FFT = 2048  # the STFT of tuning and MFCC (librosa's default at hop 512)
