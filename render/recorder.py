@@ -21,6 +21,7 @@ import numpy as np
 
 from render.channels import match_channels
 from render.concat import concat_segments
+from render.encoders import codec_options
 from render.partials import (
     DISK_FULL_ERRNOS,
     DiskFullError,
@@ -70,6 +71,7 @@ class Mp4Writer(FinishOrAbort):
         fragmented: bool = False,
         crf: int = 20,
         preset: str = "ultrafast",  # 720p30 beats real time on 2 cores; ~2x the bytes of veryfast
+        codec: str = "libx264",  # or "h264_nvenc" (render.encoders.pick_codec)
     ) -> None:
         import av
 
@@ -104,14 +106,14 @@ class Mp4Writer(FinishOrAbort):
             if isinstance(exc, av.error.FFmpegError):
                 raise RecorderError(f"cannot write {self.path}: {exc}") from None
             raise
-        self._video = self._container.add_stream("libx264", rate=self.fps)
+        self.codec = codec
+        self._video = self._container.add_stream(codec, rate=self.fps)
         self._video.width, self._video.height = width, height
         self._video.pix_fmt = "yuv420p"
         # A keyframe at least every FRAGMENT_SECONDS bounds what a crash can lose.
         gop = max(1, round(float(self.fps) * FRAGMENT_SECONDS)) if fragmented else None
-        self._video.options = {"crf": str(crf), "preset": preset}
-        if fragmented:  # live: no lookahead, so what was shown is already encoded
-            self._video.options |= {"tune": "zerolatency"}
+        # live (fragmented): no lookahead, so what was shown is already encoded
+        self._video.options = codec_options(codec, crf, preset, live=fragmented)
         if gop:
             self._video.codec_context.gop_size = gop
         self._audio = None

@@ -3,7 +3,7 @@
 #   scripts/bench_diffusion_gpu.sh sd OUTDIR     # sd-turbo class 512: ours vs StreamDiffusion
 #   scripts/bench_diffusion_gpu.sh sdxl OUTDIR   # SDXL class 1024: 16-bit vs FP8 variants
 #   scripts/bench_diffusion_gpu.sh streamdiffusion OUTDIR   # only StreamDiffusion's pipeline
-# Wheels: .whl/*.whl (diffusers for the project) and .whl/sd/*.whl (StreamDiffusion 0.1.1
+# Wheels: .whl/base/*.whl (diffusers for the project) and .whl/sd/*.whl (StreamDiffusion 0.1.1
 # with the diffusers 0.24 / transformers 4.48 it pins), downloaded with pip download.
 set -u
 stage=${1:-sd}
@@ -11,7 +11,7 @@ out=${2:-/tmp/bench-out}
 mkdir -p "$out"
 export PYTHONUNBUFFERED=1
 if [ -d .whl ] && [ ! -d /tmp/site ]; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl
+  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/base/*.whl
   python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/sd-site .whl/sd/*.whl
 fi
 export PYTHONPATH=/tmp/site
@@ -33,7 +33,7 @@ if [ "$stage" = sd ] || [ "$stage" = streamdiffusion ]; then
 elif [ "$stage" = sdxl ]; then
   save sdxl /tmp/sdxl
   python3 scripts/bench_generator.py --family sdxl --size 1024 --model-dir /tmp/sdxl \
-    --frames 100 --warmup 3 --batch 1 --breakdown --child-timeout 400 \
-    --variants "${SDXL_VARIANTS:-16bit-graph,fp8-static-graph-linears,fp8-graph-linears}" \
+    --frames 100 --warmup 3 --batch 1 --breakdown --child-timeout "${SDXL_CHILD_TIMEOUT:-300}" \
+    --variants "${SDXL_VARIANTS:-16bit-graph,fp8-static-graph-linears}" \
     --out "$out/diffusion-sdxl.json"
 fi

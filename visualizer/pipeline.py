@@ -18,7 +18,7 @@ import itertools
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +26,7 @@ from audio.chunks import Feed, file_source
 from audio.features import FeatureFrame
 from audio.source import AudioClip, AudioError, empty_window, is_silent_level, load_audio
 from audio.words import WordEvent
+from render.encoders import pick_codec
 from render.engines import create_generator
 from render.frames import Cue, FrameRequest, Generator
 from render.recorder import BackgroundWriter, Mp4Writer, check_writable
@@ -53,6 +54,7 @@ class RenderSettings:
     explain: Path | None = None
     engine_options: dict = field(default_factory=dict)
     resume: bool = False  # write closed segments; continue those of an interrupted run
+    encoder: str = "auto"  # auto (NVENC where the GPU has one, else x264), x264, nvenc
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,11 @@ def render_file(
     while encoding rather than held.
     """
     check_writable(Path(settings.out))  # fail before minutes of work, not after
+    settings = replace(
+        settings, encoder=pick_codec(settings.encoder)
+    )  # resolved: resume keys match
+    if settings.encoder != "libx264":
+        notice(f"encoding with {settings.encoder} on the GPU")
     from audio.analysis import analyze_file
 
     name = Path(song).name
@@ -135,7 +142,12 @@ def render_file(
             )
         else:
             mp4 = Mp4Writer(
-                settings.out, settings.width, settings.height, settings.fps, audio_rate=MUX_RATE
+                settings.out,
+                settings.width,
+                settings.height,
+                settings.fps,
+                audio_rate=MUX_RATE,
+                codec=settings.encoder,
             )
             with BackgroundWriter(mp4) as writer:
                 feed = Feed(soundtrack)
@@ -228,7 +240,9 @@ def render_segments(song, settings, analysis, n_frames, state, soundtrack, progr
         warned = False
         for segment in range(done, count):
             end = min((segment + 1) * size, n_frames)
-            mp4 = Mp4Writer(work.segment(segment), settings.width, settings.height, fps)
+            mp4 = Mp4Writer(
+                work.segment(segment), settings.width, settings.height, fps, codec=settings.encoder
+            )
             with BackgroundWriter(mp4) as writer:
                 for feature in itertools.islice(frames, end - index):
                     writer.write_frame(state.render(index, feature))

@@ -186,9 +186,12 @@ class GLScenes:
         finish: str,
         old: tuple[str, dict, tuple] | None = None,
         blend: float = 1.0,
-    ) -> np.ndarray:
+        read: bool = True,
+    ) -> np.ndarray | None:
         """Draw one frame. `uniforms` come from render.scenes.music; `old` is the
-        outgoing cue's (family, uniforms, palette) while a transition blends."""
+        outgoing cue's (family, uniforms, palette) while a transition blends. With
+        read=False the frame stays on the GPU (waited for, not copied): what a window
+        drawing straight from the GL texture would pay."""
         finish = finish if finish in FINISHES else ""
         blending = old is not None and blend < 1.0
         own_pass = blending or finish in OWN_PASS_FINISHES or self.scaled
@@ -231,6 +234,9 @@ class GLScenes:
                 self._run(self._down, sixteenth, {"u_src": quarter},
                           {"u_texel": (1.0 / quarter.width, 1.0 / quarter.height)})  # fmt: skip
             self._read = 1 - self._read
+            if not read:
+                self.ctx.finish()
+                return None
             out = bytearray(self.width * self.height * 3)
             self._read_fbo.read_into(out, components=3, alignment=1)
         return np.frombuffer(out, np.uint8).reshape(self.height, self.width, 3)

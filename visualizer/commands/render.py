@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from render.encoders import ENCODERS
 from visualizer.errors import (
     EXIT_DISK_FULL,
     EXIT_ERROR,
@@ -40,6 +41,12 @@ def add_parser(subparsers) -> None:
         help="frame size, even numbers (default 512x512)",
     )
     parser.add_argument("--seed", type=int, default=0, help="same seed, same video (default 0)")
+    parser.add_argument(
+        "--encoder",
+        choices=ENCODERS,
+        default="auto",
+        help="H.264 encoder: auto (NVENC where the GPU has one, else x264; default), x264, nvenc",
+    )
     parser.add_argument(
         "--start",
         type=seconds_value,
@@ -160,6 +167,7 @@ def _settings(args: argparse.Namespace, out: Path):
         explain=args.explain,
         engine_options=options,
         resume=getattr(args, "resume", False),
+        encoder=getattr(args, "encoder", "auto"),
     )
 
 
