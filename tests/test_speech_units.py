@@ -163,3 +163,33 @@ def test_local_agreement_of_three_passes_waits_for_the_third():
     assert [w.text for w in agreement.flush()] == ["boat", "under", "the"]
     with pytest.raises(ValueError):
         LocalAgreement(passes=1)
+
+
+def test_local_agreement_hold_waits_for_an_agreed_neighbour():
+    # "light" then "lighthouse": two passes can agree on a word cut by the buffer's edge
+    agreement = LocalAgreement(hold=1)
+    agreement.update(words("the old light"))
+    committed = agreement.update(words("the old light"))
+    assert [w.text for w in committed] == ["the", "old"]  # "light" has no settled neighbour
+    agreement.update(words("the old lighthouse stands"))
+    assert [w.text for w in agreement.update(words("the old lighthouse stands alone"))] == [
+        "lighthouse"
+    ]
+    assert [w.text for w in agreement.flush()] == ["stands", "alone"]
+    with pytest.raises(ValueError):
+        LocalAgreement(hold=-1)
+
+
+def test_local_agreement_hold_gives_way_to_settled_words():
+    agreement = LocalAgreement(hold=1)
+    agreement.update(words("a red ocean"))
+    committed = agreement.update(words("a red ocean"), settled_before=1.0)
+    assert [w.text for w in committed] == ["a", "red", "ocean"]  # far behind: no waiting
+
+
+def test_cut_point_falls_between_committed_words_and_keeps_the_newest():
+    agreement = LocalAgreement()
+    agreement.update(words("a red ocean under the"))
+    agreement.update(words("a red ocean under the moon"))  # commits up to "the" (ends 1.5)
+    assert agreement.cut_point(after=0.5) == pytest.approx(0.6)  # after "red", not mid-word
+    assert agreement.cut_point(after=1.3) is None  # only the newest committed word is left

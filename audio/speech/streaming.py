@@ -6,7 +6,8 @@ bounded queue and returns. The worker resamples to 16 kHz, runs Silero VAD on ev
 every `step` seconds. Whisper's newest guess changes its last words as more audio comes
 in, so a word is committed only when the last `agreement` passes agree on it
 (LocalAgreement-n, after Machacek et al., "Turning Whisper into Real-Time Transcription
-System", 2023). When the VAD hears `end_silence` of quiet, the utterance is over and
+System", 2023), and the last agreed word also waits for the word after it (agreement.py:
+at the buffer's edge a word may be half heard). When the VAD hears `end_silence` of quiet, the utterance is over and
 everything left is committed at once, which keeps the last word of a phrase fast.
 
 Whisper reads a phrase far better with the speech before it in front of it (tiny.en on
@@ -16,6 +17,8 @@ Every pass re-reads that context; words committed before are skipped, and a word
 previous utterance's last pass missed (Whisper often drops the last word at a buffer's
 end) is committed when its context is re-read. A pass is one encoder run and one decode
 (`Transcriber.transcribe_window`), which keeps a few seconds of context affordable.
+A buffer past `max_buffer` is cut back to about `context` seconds, in a gap between two
+committed words (`_cut_point`), so a long utterance never loses all its context at once.
 """
 
 from __future__ import annotations
@@ -24,11 +27,12 @@ import os
 import queue
 import threading
 import time as clock
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
+from audio.speech.agreement import LocalAgreement
 from audio.speech.blocklist import Blocklist
 from audio.speech.gate import DEFAULT_GATE, ConfidenceGate
 from audio.speech.models import load_transcriber
@@ -36,96 +40,7 @@ from audio.speech.resample import SPEECH_RATE, StreamResampler
 from audio.speech.transcriber import DEFAULT_GUARDS, Guards, Transcriber, guard_segments
 from audio.speech.vad import WINDOW, WINDOW_SECONDS, SileroVad
 from audio.speech.words import content_words
-from audio.words import WordEvent, normalize_word
-
-
-class LocalAgreement:
-    """Commit the prefix on which the last `passes` hypotheses agree; words carry absolute times."""
-
-    def __init__(self, passes: int = 2) -> None:
-        if passes < 2:
-            raise ValueError("agreement needs at least two passes")
-        self.passes = passes
-        self.reset()
-
-    def reset(self) -> None:
-        self.committed_end = float("-inf")
-        self._recent: list[WordEvent] = []  # last committed words, to spot re-read overlap
-        self._history: list[list[WordEvent]] = []  # uncommitted tails of the last hypotheses
-
-    @property
-    def pending(self) -> list[WordEvent]:
-        return list(self._history[-1]) if self._history else []
-
-    def update(
-        self, hypothesis: Sequence[WordEvent], settled_before: float = float("-inf")
-    ) -> list[WordEvent]:
-        """Feed the newest full hypothesis; returns the words it newly commits.
-
-        Words ending before `settled_before` are committed even if the passes disagree
-        on them: far from the buffer's end Whisper's newest reading is its best, and a
-        word flipping between two readings must not hold back everything after it.
-        """
-        fresh = self._beyond_commit(hypothesis)
-        self._history = [*self._history, fresh][-self.passes :]
-        agreed: list[WordEvent] = []
-        if len(self._history) == self.passes:
-            for index, new in enumerate(fresh):
-                if not all(_same_word(tail, index, new) for tail in self._history[:-1]):
-                    break
-                agreed.append(replace(new, passes=self.passes))
-        for index in range(len(agreed), len(fresh)):
-            if fresh[index].end > settled_before:
-                break
-            agreed.append(self._counted(index, fresh[index]))
-        self._history = [tail[len(agreed) :] for tail in self._history]
-        self._commit(agreed)
-        return agreed
-
-    def flush(self) -> list[WordEvent]:
-        """Commit the rest of the last hypothesis (the utterance is over); each word says
-        how many of the recent passes read it the same (`passes`), for the confidence gate."""
-        words = [self._counted(i, word) for i, word in enumerate(self.pending)]
-        self._history = []
-        self._commit(words)
-        return words
-
-    def _counted(self, index: int, word: WordEvent) -> WordEvent:
-        """`word` (at `index` of the newest tail) with the number of passes that agree on it
-        and on every word before it: a word read the same after a changed word is no match."""
-        passes = 1
-        newest = self._history[-1] if self._history else []
-        for tail in self._history[:-1]:
-            if all(_same_word(tail, i, newest[i]) for i in range(index)) and _same_word(
-                tail, index, word
-            ):
-                passes += 1
-        return replace(word, passes=passes)
-
-    def recent_text(self, before: float, max_words: int = 24) -> str:
-        """Committed words ending before `before`, as a prompt for the next pass."""
-        earlier = [w.text for w in self._recent if w.end <= before][-max_words:]
-        return " ".join(earlier)[-200:]
-
-    def _beyond_commit(self, hypothesis: Sequence[WordEvent]) -> list[WordEvent]:
-        # Words centred before the commit point were already committed in an earlier pass.
-        fresh = [w for w in hypothesis if (w.start + w.end) / 2 > self.committed_end]
-        # Whisper may re-read the last committed words with shifted times: drop that overlap.
-        for n in range(min(5, len(fresh), len(self._recent)), 0, -1):
-            head = [normalize_word(w.text) for w in fresh[:n]]
-            tail = [normalize_word(w.text) for w in self._recent[-n:]]
-            if head == tail and fresh[0].start < self.committed_end + 1.0:
-                return fresh[n:]
-        return fresh
-
-    def _commit(self, words: list[WordEvent]) -> None:
-        if words:
-            self.committed_end = max(self.committed_end, words[-1].end)
-            self._recent = (self._recent + words)[-30:]
-
-
-def _same_word(tail: list[WordEvent], index: int, word: WordEvent) -> bool:
-    return index < len(tail) and normalize_word(tail[index].text) == normalize_word(word.text)
+from audio.words import WordEvent
 
 
 @dataclass(frozen=True)
@@ -134,6 +49,7 @@ class StreamingConfig:
 
     step: float = 0.5  # new audio between Whisper passes
     agreement: int = 2  # passes that must agree before a word is committed
+    hold: int = 1  # agreed words that wait for an agreed word after them (agreement.py)
     # A word this far behind the buffer's end is committed even without agreement: the p90
     # latency budget (2.5 s). Sooner (1.5 s) committed single readings that a later pass
     # corrected: tiny.en, synchronous replay, LJ Speech 7.6% -> 6.1% WER, espeak dev set
@@ -184,7 +100,7 @@ class SpeechWorker(threading.Thread):
         self._transcriber = transcriber
         self._inbox: queue.Queue[tuple[float, np.ndarray]] = queue.Queue(config.inbox_blocks)
         self._stopping = threading.Event()
-        self._agreement = LocalAgreement(config.agreement)
+        self._agreement = LocalAgreement(config.agreement, config.hold)
         self._stream_start: float | None = None
         self.ready = False  # model loaded, listening
 
@@ -313,9 +229,16 @@ class SpeechWorker(threading.Thread):
             settled = self._buffer_end - config.max_wait if config.max_wait else float("-inf")
             self._emit(self._agreement.update(self._hypothesis(), settled))
             if self._buffer_end - self._buffer_start > config.max_buffer:
-                self._trim_to(
-                    max(self._agreement.committed_end, self._buffer_end - config.max_buffer)
-                )
+                self._trim_to(self._cut_point())
+
+    def _cut_point(self) -> float:
+        """Where a too-long buffer is cut: `context` seconds back, at the first gap between
+        two committed words after that. Whisper's word end times are off by a phoneme or
+        two, so a cut at the newest committed word's end clipped the next word ("wood | cutters"
+        lost its "c") and left no context; a gap inside text already committed keeps the
+        speech before the words still open, and the words there are skipped as re-read."""
+        cut = self._agreement.cut_point(after=self._buffer_end - self.config.context)
+        return cut if cut is not None else self._buffer_end - self.config.max_buffer
 
     def _end_utterance(self) -> None:
         """Read the audio heard since the last pass, then commit everything still open."""
