@@ -56,13 +56,28 @@ class EmbeddedGenerator:
         self._holding = False
 
     def render(self, request: FrameRequest) -> np.ndarray:
+        return self._draw(request, "rgb")
+
+    def render_i420(self, request: FrameRequest) -> np.ndarray | None:
+        """The frame as yuv420p planes converted on the GPU, for the video encoder; None
+        (nothing drawn) where `render` does better: the CPU path, a software rasteriser
+        (llvmpipe runs the conversion slower than FFmpeg's swscale: 0.62x vs 0.88x real
+        time at 720p30 on 2 cores), or spoken words, which are drawn over the RGB frame.
+        A GL failure here still returns RGB."""
+        if self.backend == "pending":
+            self._start_gl()
+        if self.backend != "gl" or request.cue.words or self._gl is None or self._gl.software:
+            return None
+        return self._draw(request, "i420")
+
+    def _draw(self, request: FrameRequest, layout: str) -> np.ndarray:
         uniforms = self._clock.advance(request)
         frame = None
         if self.backend == "pending":
             self._start_gl()
         if self.backend == "gl":
             try:
-                frame = self._render_gl(request, uniforms)
+                frame = self._render_gl(request, uniforms, layout)
             except Exception as exc:  # a context lost mid-show: keep playing on the CPU
                 self._fall_back(f"OpenGL failed mid-show ({_first(exc)})")
         if frame is None:
@@ -75,9 +90,10 @@ class EmbeddedGenerator:
                     self.notice(f"embedded engine: holding the last frame ({_first(exc)})")
                 self._holding = True
                 return self._last
-        if request.cue.words:
-            frame = self._draw_words(frame, request.cue, request.time)
-        self._last = frame
+        if frame.ndim == 3:  # RGB (an I420 frame never has words: see render_i420)
+            if request.cue.words:
+                frame = self._draw_words(frame, request.cue, request.time)
+            self._last = frame
         return frame
 
     def close(self) -> None:
@@ -104,7 +120,7 @@ class EmbeddedGenerator:
             self._gl = None
         self.backend = "cpu"
 
-    def _render_gl(self, request: FrameRequest, uniforms: dict) -> np.ndarray:
+    def _render_gl(self, request: FrameRequest, uniforms: dict, layout: str) -> np.ndarray:
         assert self._gl is not None
         cue = request.cue
         old = None
@@ -123,6 +139,7 @@ class EmbeddedGenerator:
             cue.finish,
             old,
             _ease(request.blend),
+            layout=layout,
         )
         for family in set(self._gl.broken) - broken:
             self.notice(f"embedded engine: scene {family} does not build here, drawing another")

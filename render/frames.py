@@ -86,3 +86,11 @@ class Generator(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def render_for_encoder(generator: Generator, request: FrameRequest) -> np.ndarray:
+    """What an MP4 writer takes: yuv420p planes, (1.5 H, W), from an engine that converts
+    on the GPU (`render_i420`, None where it cannot for this frame), else RGB."""
+    render_i420 = getattr(generator, "render_i420", None)
+    frame = render_i420(request) if render_i420 is not None else None
+    return frame if frame is not None else generator.render(request)

@@ -124,10 +124,12 @@ class Mp4Writer(FinishOrAbort):
 
     # -- video ---------------------------------------------------------------------------
     def write_frame(self, rgb: np.ndarray, time: float | None = None) -> None:
-        """Append one frame. With `time`, keep a constant frame rate by repeating or dropping."""
+        """Append one frame: (H, W, 3) RGB, or (1.5 H, W) yuv420p planes an engine converted
+        on the GPU. With `time`, keep a constant frame rate by repeating or dropping."""
         import av
 
-        if rgb.shape != (self.height, self.width, 3) or rgb.dtype != np.uint8:
+        planar = rgb.shape == (self.height * 3 // 2, self.width)
+        if (rgb.shape != (self.height, self.width, 3) and not planar) or rgb.dtype != np.uint8:
             raise ValueError(
                 f"expected {self.height}x{self.width}x3 uint8, got {rgb.shape} {rgb.dtype}"
             )
@@ -137,7 +139,8 @@ class Mp4Writer(FinishOrAbort):
             if target_index < self.frames_written:
                 return  # the slot for this time is already filled
             copies = target_index - self.frames_written + 1
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        pixels = np.ascontiguousarray(rgb)
+        frame = av.VideoFrame.from_ndarray(pixels, format="yuv420p" if planar else "rgb24")
         with write_errors(self.path):
             for _ in range(copies):
                 frame.pts = self.frames_written

@@ -84,7 +84,7 @@ def main() -> int:
     parts = LiveComponents(
         PlaybackSource(AudioClip(track.samples, track.sample_rate), loop=True, play=False),
         make_analyzer(track.sample_rate),
-        lambda name: Scheduler(load_style(name)),
+        lambda name: Scheduler(load_style(name), timeline_limit=256),
         probe,
     )
     port = _free_port()

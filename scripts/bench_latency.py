@@ -69,7 +69,7 @@ def main() -> int:
     parts = LiveComponents(
         source=source,
         analyzer=make_analyzer(RATE),
-        make_scheduler=lambda name: Scheduler(load_style(name), seed=0),
+        make_scheduler=lambda name: Scheduler(load_style(name), seed=0, timeline_limit=256),
         generator=EmbeddedGenerator(width, height, 0),
     )
     app = LiveApp(LiveOptions(), parts)

@@ -104,18 +104,21 @@ def families(frames: int) -> dict:
     return rows
 
 
-def engine_frames(count: int) -> list[np.ndarray]:
+def engine_frames(count: int, planar: bool = False) -> list[np.ndarray]:
+    """Engine frames as RGB, or (planar) as the yuv420p planes the GPU converts them to."""
     generator = EmbeddedGenerator(*SIZE, seed=0, notice=lambda _: None)
+    draw = generator.render_i420 if planar else generator.render
     rng = np.random.default_rng(1)
     out = []
     for i in range(count):
         cue = Cue(0.0, family=FAMILIES[(i // 15) % len(FAMILIES)])
-        out.append(generator.render(FrameRequest(i, i / 30, cue, synthetic_drive(i, 30, rng))))
+        out.append(draw(FrameRequest(i, i / 30, cue, synthetic_drive(i, 30, rng))))
     generator.close()
     return out
 
 
-def encoders(frames: list[np.ndarray]) -> dict:
+def encoders(frames: list[np.ndarray], planes: list[np.ndarray]) -> dict:
+    """Encoders fed RGB (converted by swscale on the CPU) and yuv420p planes from the GPU."""
     import av
 
     options = {
@@ -125,22 +128,26 @@ def encoders(frames: list[np.ndarray]) -> dict:
     if nvenc_works():
         options["h264_nvenc p4"] = ("h264_nvenc", {"preset": "p4", "rc": "vbr", "cq": "23"})
     rows = {}
-    for name, (codec, opts) in options.items():
+    runs = [(name, codec, opts, frames, "rgb24") for name, (codec, opts) in options.items()]
+    if planes and planes[0] is not None:  # None: no GL here, so no GPU conversion
+        codec, opts = options["libx264 ultrafast"]
+        runs.append(("libx264 ultrafast, GPU yuv420p in", codec, opts, planes, "yuv420p"))
+    for name, codec, opts, inputs, pixel_format in runs:
         buffer = io.BytesIO()
         with av.open(buffer, "w", format="mp4") as container:
             stream = container.add_stream(codec, rate=30)
             stream.width, stream.height, stream.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
             stream.options = opts
             began = time.perf_counter()
-            for i, rgb in enumerate(frames):
-                frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            for i, pixels in enumerate(inputs):
+                frame = av.VideoFrame.from_ndarray(pixels, format=pixel_format)
                 frame.pts = i
                 container.mux(stream.encode(frame))
             container.mux(stream.encode())
             wall = time.perf_counter() - began
         rows[name] = {
-            "fps": round(len(frames) / wall, 1),
-            "mbit_per_s": round(len(buffer.getvalue()) * 8 / (len(frames) / 30) / 1e6, 2),
+            "fps": round(len(inputs) / wall, 1),
+            "mbit_per_s": round(len(buffer.getvalue()) * 8 / (len(inputs) / 30) / 1e6, 2),
         }
         print(name, rows[name], flush=True)
     return rows
@@ -188,7 +195,8 @@ def main() -> None:
         "frames_per_row": args.frames,
     }
     results["scenes"] = families(args.frames)
-    results["encoders_1080p"] = encoders(engine_frames(min(args.frames, 150)))
+    count = min(args.frames, 150)
+    results["encoders_1080p"] = encoders(engine_frames(count), engine_frames(count, planar=True))
     with tempfile.TemporaryDirectory() as folder:
         results["end_to_end_1080p30"] = end_to_end(args.song, Path(folder))
     (args.out / "render_gpu.json").write_text(json.dumps(results, indent=1) + "\n")

@@ -114,7 +114,7 @@ def main() -> int:
     parts = LiveComponents(
         source=source,
         analyzer=make_analyzer(22050),
-        make_scheduler=lambda name: Scheduler(load_style(name), seed=0),
+        make_scheduler=lambda name: Scheduler(load_style(name), seed=0, timeline_limit=256),
         generator=EmbeddedGenerator(640, 360, 0),
         speech=speech,
     )

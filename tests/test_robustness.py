@@ -205,13 +205,13 @@ def test_an_unexpected_exception_is_one_line_and_removes_the_partial(tmp_path, c
 
     calls = []
 
-    def broken(self, request):
+    def broken(self, request, layout="rgb"):
         calls.append(1)
         if len(calls) > 2:
             raise RuntimeError("kaboom")
         return np.zeros((self.height, self.width, 3), np.uint8)
 
-    monkeypatch.setattr(EmbeddedGenerator, "render", broken)
+    monkeypatch.setattr(EmbeddedGenerator, "_draw", broken)  # RGB and GPU-YUV frames alike
     song = write_float_wav(tmp_path / "song.wav", tone(3.0))
     code, err = render(capfd, song, "--out", tmp_path / "v.mp4", *TINY)
     assert code == 1 and "Traceback" not in err

@@ -183,3 +183,39 @@ def test_scenes_drawn_below_the_output_size_are_upscaled_in_the_finish(monkeypat
     assert generator._gl.inner == (W // 2, H // 2)
     assert blended.shape == frame.shape == (H, W, 3) and frame.mean() > 2
     assert generator.notices == []
+
+
+@needs_gl
+def test_gpu_yuv_planes_match_ffmpegs_conversion_of_the_rgb_frame(monkeypatch):
+    """render_i420 (for the encoder) is the RGB frame as swscale would convert it."""
+    import av
+
+    from render.scenes.gl import GLScenes
+
+    monkeypatch.setattr(GLScenes, "software", False)  # the policy aside: the conversion itself
+
+    cue = Cue(0.0, family="kaleido", palette=((250, 40, 30), (20, 200, 90), (40, 60, 240)))
+    rgb_engine, yuv_engine = quiet(), quiet()
+    for i in range(6):
+        request = FrameRequest(i, i / FPS, cue, drive(i, beat=i == 5))
+        rgb, planes = rgb_engine.render(request), yuv_engine.render_i420(request)
+    assert planes is not None and planes.shape == (H * 3 // 2, W)
+    expected = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+    expected = expected.to_ndarray().astype(int)
+    error = np.abs(planes.astype(int) - expected)
+    assert error[:H].mean() < 1.0 and error[H:].mean() < 2.0, (error[:H].mean(), error[H:].mean())
+    assert planes[:H].std() > 5  # a real picture, not a flat plane
+
+
+@needs_gl
+@pytest.mark.parametrize("software", [True, False])
+def test_the_yuv_path_steps_aside_for_words_and_software_rasterisers(monkeypatch, software):
+    from render.scenes.gl import GLScenes
+
+    monkeypatch.setattr(GLScenes, "software", software)
+    generator = quiet()
+    plain, spoken = Cue(0.0, family="tunnel"), Cue(0.0, family="tunnel", words=("river",))
+    assert generator.render_i420(FrameRequest(0, 0.0, spoken, drive(0))) is None
+    assert generator.render(FrameRequest(0, 0.0, spoken, drive(0))).shape == (H, W, 3)
+    planes = generator.render_i420(FrameRequest(1, 1 / FPS, plain, drive(1)))
+    assert (planes is None) == software

@@ -262,3 +262,12 @@ def test_style_packs_choose_the_finish_and_families_not_only_colours():
     assert noir.family in load_style("noir").render.families
     assert neon.family in load_style("neon").render.families
     assert noir.motion < neon.motion
+
+
+def test_live_timeline_is_bounded_offline_timeline_is_whole():
+    """A live set keeps only the latest cues; an offline --explain keeps all of them."""
+    frames = song(120, level=0.9) + song(120, level=0.1, start=120.0, mode="minor")
+    whole, _ = run(frames)
+    bounded, _ = run(frames, Scheduler(load_style("default"), seed=1, timeline_limit=3))
+    assert len(whole.explain()) > 3
+    assert bounded.explain() == whole.explain()[-3:]

@@ -26,10 +26,11 @@ from audio.chunks import Feed, file_source
 from audio.features import FeatureFrame
 from audio.source import AudioClip, AudioError, empty_window, is_silent_level, load_audio
 from audio.words import WordEvent
+from render.encoder_process import open_writer
 from render.encoders import pick_codec
 from render.engines import create_generator
-from render.frames import Cue, FrameRequest, Generator
-from render.recorder import BackgroundWriter, Mp4Writer, check_writable
+from render.frames import Cue, FrameRequest, Generator, render_for_encoder
+from render.recorder import check_writable
 from visualizer.drive import DriveFollower
 
 if TYPE_CHECKING:
@@ -141,15 +142,9 @@ def render_file(
                 Path(song), settings, analysis, n_frames, state, soundtrack, progress, notice
             )
         else:
-            mp4 = Mp4Writer(
-                settings.out,
-                settings.width,
-                settings.height,
-                settings.fps,
-                audio_rate=MUX_RATE,
-                codec=settings.encoder,
-            )
-            with BackgroundWriter(mp4) as writer:
+            video = (settings.width, settings.height, settings.fps, n_frames)
+            writer = open_writer(settings.out, *video, audio_rate=MUX_RATE, codec=settings.encoder)
+            with writer:
                 feed = Feed(soundtrack)
                 frames = analysis.iter_frames(settings.fps, n_frames)
                 for index, feature in enumerate(frames):
@@ -189,7 +184,7 @@ def _start(word: WordEvent) -> float:
     return word.start
 
 
-def _write_audio(writer: BackgroundWriter, samples) -> None:
+def _write_audio(writer, samples) -> None:
     if samples is not None and len(samples):
         writer.write_audio(samples)
 
@@ -210,7 +205,7 @@ class _State:
             due.append(self.pending.pop(0))
         cue = self.scheduler.update(feature, due)
         request = self.cues.request(index, feature.time, cue, self.follower.update(feature))
-        return self.generator.render(request)
+        return render_for_encoder(self.generator, request)
 
 
 def render_segments(song, settings, analysis, n_frames, state, soundtrack, progress, notice):
@@ -240,10 +235,8 @@ def render_segments(song, settings, analysis, n_frames, state, soundtrack, progr
         warned = False
         for segment in range(done, count):
             end = min((segment + 1) * size, n_frames)
-            mp4 = Mp4Writer(
-                work.segment(segment), settings.width, settings.height, fps, codec=settings.encoder
-            )
-            with BackgroundWriter(mp4) as writer:
+            video = (settings.width, settings.height, fps, end - index)
+            with open_writer(work.segment(segment), *video, codec=settings.encoder) as writer:
                 for feature in itertools.islice(frames, end - index):
                     writer.write_frame(state.render(index, feature))
                     index += 1
@@ -280,7 +273,9 @@ def transcribe_words(clip: AudioClip, notice: Callable[[str], None]) -> list[Wor
         return []
 
 
-def planned_scheduler(style_name: str, seed: int, analysis: Analysis | None) -> Scheduler:
+def planned_scheduler(
+    style_name: str, seed: int, analysis: Analysis | None, timeline_limit: int | None = None
+) -> Scheduler:
     """A scheduler following the plan of the whole song; causal when `analysis` is None."""
     from visualizer.plan import build_plan
     from visualizer.scheduler import Scheduler
@@ -288,5 +283,6 @@ def planned_scheduler(style_name: str, seed: int, analysis: Analysis | None) -> 
 
     style = load_style(style_name)
     if analysis is None:
-        return Scheduler(style, seed=seed)
-    return Scheduler(style, seed=seed, plan=build_plan(analysis, dict(style.feature_weights)))
+        return Scheduler(style, seed=seed, timeline_limit=timeline_limit)
+    plan = build_plan(analysis, dict(style.feature_weights))
+    return Scheduler(style, seed=seed, plan=plan, timeline_limit=timeline_limit)

@@ -19,6 +19,7 @@ build-up cue, and words and drifts fill the time between (never just before a cu
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -73,6 +74,7 @@ class Scheduler:
         seed: int = 0,
         min_change_beats: float = 4.0,
         plan: SongPlan | None = None,
+        timeline_limit: int | None = None,
     ):
         self.style = style
         self.seed = seed
@@ -85,7 +87,9 @@ class Scheduler:
         self._frame_seconds = 1.0 / 30
         self._mood = MoodTracker(dict(style.feature_weights))
         self._cue: Cue | None = None
-        self._timeline: list[dict] = []
+        # The cue timeline behind `explain()`: whole for an offline render's --explain; a
+        # live show passes a limit, or an hour-long set would keep every cue it ever had.
+        self._timeline: deque[dict] = deque(maxlen=timeline_limit)
         self._beat_seconds = 60.0 / DEFAULT_BPM
         self._last_change = -math.inf
         self._last_beat = -math.inf

@@ -112,6 +112,12 @@ class GLScenes:
     def renderer(self) -> str:
         return str(self.ctx.info.get("GL_RENDERER", "unknown"))
 
+    @property
+    def software(self) -> bool:
+        """A CPU rasteriser (Mesa llvmpipe/softpipe, SwiftShader), not a GPU."""
+        name = self.renderer.lower()
+        return any(word in name for word in ("llvmpipe", "softpipe", "swiftshader", "software"))
+
     def _build(self) -> None:
         ctx, size = self.ctx, (self.width, self.height)
         self._quad = ctx.buffer(np.array([-1, -1, 3, -1, -1, 3], "f4").tobytes())
@@ -187,11 +193,13 @@ class GLScenes:
         old: tuple[str, dict, tuple] | None = None,
         blend: float = 1.0,
         read: bool = True,
+        layout: str = "rgb",
     ) -> np.ndarray | None:
         """Draw one frame. `uniforms` come from render.scenes.music; `old` is the
         outgoing cue's (family, uniforms, palette) while a transition blends. With
         read=False the frame stays on the GPU (waited for, not copied): what a window
-        drawing straight from the GL texture would pay."""
+        drawing straight from the GL texture would pay. layout="i420" reads back the
+        encoder's yuv420p planes, (1.5 H, W) bytes, instead of (H, W, 3) RGB."""
         finish = finish if finish in FINISHES else ""
         blending = old is not None and blend < 1.0
         own_pass = blending or finish in OWN_PASS_FINISHES or self.scaled
@@ -237,9 +245,24 @@ class GLScenes:
             if not read:
                 self.ctx.finish()
                 return None
+            if layout == "i420":
+                return self._read_i420()
             out = bytearray(self.width * self.height * 3)
             self._read_fbo.read_into(out, components=3, alignment=1)
         return np.frombuffer(out, np.uint8).reshape(self.height, self.width, 3)
+
+    def _read_i420(self) -> np.ndarray:
+        """Convert the finished frame to yuv420p planes on the GPU and read those back."""
+        rows = self.height * 3 // 2
+        if not hasattr(self, "_i420"):  # built on first use: most callers want RGB
+            planes = self.ctx.texture((self.width, rows), 1)
+            self._i420 = (self._program("#version 330\n" + shader_source("i420")),
+                          self.ctx.framebuffer(color_attachments=[planes]))  # fmt: skip
+        program, fbo = self._i420
+        self._run(program, fbo, {"u_src": self._final}, {"u_size": (self.width, self.height)})
+        out = bytearray(self.width * rows)
+        fbo.read_into(out, components=1, alignment=1)
+        return np.frombuffer(out, np.uint8).reshape(rows, self.width)
 
     def _pass(self, key: tuple, uniforms: dict, palette: tuple, prev, target, shared) -> None:
         colours, count = palette_uniform(palette)

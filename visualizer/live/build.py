@@ -12,6 +12,8 @@ from visualizer.errors import UserError
 from visualizer.live.features import AudioSource
 from visualizer.live.options import LiveOptions
 
+LIVE_TIMELINE = 256  # cues kept for a live explain; the rest of an hour-long set is dropped
+
 
 @dataclass
 class LiveComponents:
@@ -69,7 +71,7 @@ def build_components(options: LiveOptions, notice: Callable[[str], None] = print
     return LiveComponents(
         source=source,
         analyzer=make_analyzer(source.sample_rate),
-        make_scheduler=lambda name: planned_scheduler(name, options.seed, analysis),
+        make_scheduler=lambda name: planned_scheduler(name, options.seed, analysis, LIVE_TIMELINE),
         generator=generator,
         fallback=fallback,
         speech=speech,
