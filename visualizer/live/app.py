@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 
 from render.worker import RenderedFrame, RenderWorker
-from visualizer.controls import ACTION_NAMES, Control, ControlState, fade_picture
+from visualizer.controls import Control, ControlState, fade_picture
 from visualizer.errors import UserError
+from visualizer.live.actions import perform, style_after
 from visualizer.live.build import LiveComponents
 from visualizer.live.features import FeatureLoop, TempoLock
 from visualizer.live.hud import fault_line, hud_lines, hud_snapshot
@@ -85,10 +86,10 @@ class LiveApp:
         self.quit_reason = ""
         self.started_at = 0.0
         self._signal = ""
-        self._dirty = False  # the visible picture must be redrawn (fade changed)
+        self.dirty = False  # the visible picture must be redrawn (fade changed)
         self._tempo_source = ""
         self._message_until = 0.0
-        self._action_source = "key"
+        self.action_source = "key"
         self._timer = QTimer()
         self._timer.timeout.connect(self.tick)
         self._hud_timer = QTimer()
@@ -164,7 +165,7 @@ class LiveApp:
         frame = self.worker.latest_frame()
         now = self.parts.source.clock()
         if frame is not None and not self.frozen:
-            self.shown, self._dirty = frame, True
+            self.shown, self.dirty = frame, True
             self.latencies.append(now - frame.time)
             self.frame_times.append(time.monotonic())
             for hook in self.on_frame:
@@ -182,9 +183,9 @@ class LiveApp:
 
     def _present(self) -> None:
         """Hand the visible picture to the window, recorder and outputs when it changed."""
-        if self.shown is None or not self._dirty:
+        if self.shown is None or not self.dirty:
             return
-        self._dirty = False
+        self.dirty = False
         picture = self._visible_picture()
         self.window.show_frame(picture)
         if self.recorder is not None:
@@ -230,79 +231,21 @@ class LiveApp:
             steered.controls.put(self.controls)
         self.features.commands.put(("controls", self.controls))
         if name == "crossfade":
-            self.features.commands.put(("crossfade target", self._style_after(1)))
-        self._dirty = True
+            self.features.commands.put(("crossfade target", style_after(self, 1)))
+        self.dirty = True
 
     def act(self, action: str, source: str = "key") -> None:
         action = ALIASES.get(action, action.replace("preset ", "preset/"))
-        self._action_source = source
+        self.action_source = source
         try:
             if source == "key" and self._notify_if(self.learn.pick(action)):
                 return
-            self._act(action)
+            perform(self, action)
         except UserError as exc:  # e.g. a preset that names a missing style
             self.notify(str(exc))
         except Exception as exc:  # a control must never crash the show
             log.exception("action %s", action)
             self.notify(f"{action}: {type(exc).__name__}: {exc}"[:160])
-
-    def _act(self, action: str) -> None:
-        if action == "quit":
-            self.request_quit(f"quit ({self._action_source})")
-        elif action == "fullscreen":
-            self.window.set_fullscreen(not self.window.isFullScreen(), self.options.screen)
-        elif action == "fullscreen/leave":
-            self.window.set_fullscreen(False)
-        elif action == "freeze":
-            self.frozen = not self.frozen
-        elif action == "blackout":
-            self.blackout = not self.blackout
-            self.window.set_blackout(self.blackout)
-            self._dirty = True
-        elif action == "hud":
-            self.window.toggle_hud()
-        elif action == "help":
-            self.window.toggle_help()
-        elif action in ("style/next", "style/previous"):
-            self._set_style(self._style_after(1 if action == "style/next" else -1))
-        elif action.startswith("preset/"):
-            number, styles = int(action.split("/")[1]), list(self.parts.styles)
-            if number > len(styles):
-                self.notify(f"no style preset {number} ({len(styles)} available)")
-                return
-            self._set_style(styles[number - 1])
-        elif action == "tap":
-            now = time.monotonic()
-            bpm = self.tap.tap(now)
-            if bpm is not None:
-                self.tempo.update(TempoReading("tap", bpm, now, now))
-                self._follow_tempo()
-        elif action == "record":
-            if self.recorder is None:
-                self.start_recording(self._next_recording_path())
-            else:
-                self.stop_recording()
-        elif action == "learn":
-            self.notify(self.learn.toggle(self.surfaces.midi is not None))
-        elif action == "learn/param":
-            self._notify_if(self.learn.next_param())
-        elif action not in ACTION_NAMES:
-            self.notify(f"unknown action {action!r}")
-        self.update_hud()
-
-    def _style_after(self, step: int) -> str:
-        styles = list(self.parts.styles)
-        current = styles.index(self.features.style) if self.features.style in styles else -1
-        return styles[(current + step) % len(styles)]
-
-    def _set_style(self, name: str) -> None:
-        self.features.commands.put(("style", name))
-        styles = list(self.parts.styles)
-        if self.controls.crossfade > 0 and name in styles:  # keep fading toward the next one
-            target = styles[(styles.index(name) + 1) % len(styles)]
-            self.features.commands.put(("crossfade target", target))
-        log.info("style: %s", name)
-        self.notify(f"style: {name}")
 
     @property
     def learning(self) -> str | None:
@@ -357,7 +300,7 @@ class LiveApp:
         self.recorder = recorder
         self.features.audio_taps.append(recorder.add_audio)
         self.recordings.append(path)
-        self._dirty = True
+        self.dirty = True
         log.info("recording to %s", path)
 
     def stop_recording(self) -> None:
