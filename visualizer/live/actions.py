@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import Any
 
 from visualizer.controls import ACTION_NAMES
 from visualizer.live.tempo import TempoReading
 
-if TYPE_CHECKING:
-    from visualizer.live.app import LiveApp
+LiveApp = Any  # the visualizer.live.app.LiveApp calling in (not imported: it imports us)
 
 log = logging.getLogger("visualizer.live.app")
 
