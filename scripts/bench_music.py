@@ -131,7 +131,9 @@ def evaluate(name: str, live: bool) -> dict:
         frames, cpu_s = stream(clip)
         live_beats = np.array([f.time for f in frames if f.is_beat])
         live_down = np.array([f.time for f in frames if f.is_downbeat])
-        tail = [f for f in frames if f.time > duration - 10.0 and f.tempo > 0]
+        # The last 10 s in which the tracker heard a pulse (songs may end in a beatless fade).
+        pulsed = [f for f in frames if f.tempo > 0 and f.beats_per_bar]
+        tail = [f for f in pulsed if f.time > pulsed[-1].time - 10.0] if pulsed else []
         row.update(
             {
                 "live_beat_f": f_measure(ref_beats, live_beats, LIVE_AFTER),
@@ -145,7 +147,7 @@ def evaluate(name: str, live: bool) -> dict:
                 "live_tempo_end": round(float(np.median([f.tempo for f in tail])), 1)
                 if tail
                 else 0.0,
-                "live_meter_end": frames[-1].beats_per_bar if frames else 0,
+                "live_meter_end": tail[-1].beats_per_bar if tail else 0,
                 "live_key_end": frames[-1].key if frames else "",
                 "live_cpu_fraction": round(cpu_s / duration, 4),
             }
