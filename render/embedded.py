@@ -58,6 +58,19 @@ class EmbeddedGenerator:
     def render(self, request: FrameRequest) -> np.ndarray:
         return self._draw(request, "rgb")
 
+    def render_for_encoder(self, request: FrameRequest) -> np.ndarray:
+        """The frame as a video encoder takes it best: yuv420p planes converted on a GPU
+        (`render_i420`); on a software rasteriser, RGB at the drawing budget (`inner`),
+        which the encoder's scaler takes to the output size for less than a full-size
+        finish pass costs; else (CPU path, spoken words drawn at full size) `render`."""
+        planes = self.render_i420(request)
+        if planes is not None:
+            return planes
+        gl = self._gl
+        if self.backend == "gl" and gl is not None and gl.scaled and not request.cue.words:
+            return self._draw(request, "small")
+        return self.render(request)
+
     def render_i420(self, request: FrameRequest) -> np.ndarray | None:
         """The frame as yuv420p planes converted on the GPU, for the video encoder; None
         (nothing drawn) where `render` does better: the CPU path, a software rasteriser
@@ -90,8 +103,8 @@ class EmbeddedGenerator:
                     self.notice(f"embedded engine: holding the last frame ({_first(exc)})")
                 self._holding = True
                 return self._last
-        if frame.ndim == 3:  # RGB (an I420 frame never has words: see render_i420)
-            if request.cue.words:
+        if frame.shape[:2] == (self.height, self.width) and frame.ndim == 3:  # full-size RGB
+            if request.cue.words:  # (I420 and small frames never carry words)
                 frame = self._draw_words(frame, request.cue, request.time)
             self._last = frame
         return frame

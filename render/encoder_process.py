@@ -39,13 +39,16 @@ from render.partials import (
     register_partial,
     remove_partial,
 )
+from render.recorder import fits_video
 
 # Below this many pixels in a whole render the thread is as fast: the child costs ~0.4 s
 # to start (a fresh interpreter importing numpy and PyAV), which 2 s of 1080p30 repays.
 PROCESS_MIN_PIXELS = 120_000_000
-# With two cores the drawing (Mesa's rasteriser is multi-threaded) and x264 already fill
-# the CPU, and the child's extra copy costs: 0.78x vs 0.88x real time at 720p30, measured.
-PROCESS_MIN_CORES = 4
+# Two cores are enough since software GL hands the encoder frames at its drawing budget:
+# the README demo (720p30) renders at 1.27x real time with the child against 0.97x with the
+# thread, which shares the GIL with the drawing (2026-12-03; before that change the child
+# lost, 0.78x vs 0.88x, copying full-size frames). One core gains nothing from a second process.
+PROCESS_MIN_CORES = 2
 START_SECONDS = 60.0  # a fresh interpreter importing numpy and PyAV takes about a second
 STOP_SECONDS = 30.0  # for an abort to finish before the child is killed
 
@@ -91,7 +94,8 @@ class ProcessWriter(FinishOrAbort):
     def write_frame(self, rgb: np.ndarray) -> None:
         """(H, W, 3) RGB or (1.5 H, W) yuv420p planes, as Mp4Writer.write_frame."""
         height, width, _ = self._shape
-        if rgb.shape not in (self._shape, (height * 3 // 2, width)) or rgb.dtype != np.uint8:
+        planar = rgb.shape == (height * 3 // 2, width) and rgb.dtype == np.uint8
+        if not (planar or fits_video(rgb, width, height)):
             raise ValueError(f"expected {self._shape} uint8, got {rgb.shape} {rgb.dtype}")
         while not self._free:
             self._expect("free", None)  # the child is behind: wait for a slot

@@ -89,8 +89,8 @@ class Generator(Protocol):
 
 
 def render_for_encoder(generator: Generator, request: FrameRequest) -> np.ndarray:
-    """What an MP4 writer takes: yuv420p planes, (1.5 H, W), from an engine that converts
-    on the GPU (`render_i420`, None where it cannot for this frame), else RGB."""
-    render_i420 = getattr(generator, "render_i420", None)
-    frame = render_i420(request) if render_i420 is not None else None
-    return frame if frame is not None else generator.render(request)
+    """What an MP4 writer takes: the engine's own `render_for_encoder` where it has one
+    (yuv420p planes, (1.5 H, W), converted on a GPU; or RGB smaller than the output,
+    which the writer scales up), else `render`'s full-size RGB."""
+    render = getattr(generator, "render_for_encoder", generator.render)
+    return render(request)

@@ -57,6 +57,13 @@ __all__ = [
 FRAGMENT_SECONDS = 1.0
 
 
+def fits_video(rgb: np.ndarray, width: int, height: int) -> bool:
+    """An RGB uint8 frame no larger than the video (smaller ones are scaled up)."""
+    h, w = rgb.shape[:2]
+    shape_ok = rgb.ndim == 3 and rgb.shape[2] == 3 and 0 < h <= height and 0 < w <= width
+    return shape_ok and rgb.dtype == np.uint8
+
+
 class Mp4Writer(FinishOrAbort):
     """Encode RGB frames and float audio into an MP4 file."""
 
@@ -124,12 +131,14 @@ class Mp4Writer(FinishOrAbort):
 
     # -- video ---------------------------------------------------------------------------
     def write_frame(self, rgb: np.ndarray, time: float | None = None) -> None:
-        """Append one frame: (H, W, 3) RGB, or (1.5 H, W) yuv420p planes an engine converted
-        on the GPU. With `time`, keep a constant frame rate by repeating or dropping."""
+        """Append one frame: (H, W, 3) RGB, (1.5 H, W) yuv420p planes an engine converted
+        on the GPU, or RGB smaller than the video (an engine's drawing budget on a software
+        rasteriser), scaled up bicubically as it is converted. With `time`, keep a constant
+        frame rate by repeating or dropping."""
         import av
 
         planar = rgb.shape == (self.height * 3 // 2, self.width)
-        if (rgb.shape != (self.height, self.width, 3) and not planar) or rgb.dtype != np.uint8:
+        if not (planar or fits_video(rgb, self.width, self.height)):
             raise ValueError(
                 f"expected {self.height}x{self.width}x3 uint8, got {rgb.shape} {rgb.dtype}"
             )
@@ -141,6 +150,8 @@ class Mp4Writer(FinishOrAbort):
             copies = target_index - self.frames_written + 1
         pixels = np.ascontiguousarray(rgb)
         frame = av.VideoFrame.from_ndarray(pixels, format="yuv420p" if planar else "rgb24")
+        if not planar and rgb.shape[:2] != (self.height, self.width):
+            frame = frame.reformat(self.width, self.height, "yuv420p", interpolation="BICUBIC")
         with write_errors(self.path):
             for _ in range(copies):
                 frame.pts = self.frames_written

@@ -114,7 +114,24 @@ def test_background_writer_reports_encoder_errors_and_leaves_no_file(tmp_path):
 
     out = tmp_path / "bad.mp4"
     writer = BackgroundWriter(Mp4Writer(out, 64, 48, 12))
-    writer.write_frame(np.zeros((10, 10, 3), np.uint8))  # wrong size: fails on the thread
+    writer.write_frame(np.zeros((10, 99, 3), np.uint8))  # too wide: fails on the thread
     with pytest.raises(ValueError, match="expected 48x64x3"):
         writer.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_frame_smaller_than_the_video_is_scaled_up_and_a_larger_one_refused(tmp_path):
+    # A software rasteriser hands the encoder frames at its drawing budget.
+    left, right = (200, 40, 30), (20, 60, 220)
+    small = np.zeros((24, 32, 3), np.uint8)
+    small[:, :16], small[:, 16:] = left, right
+    out = tmp_path / "scaled.mp4"
+    with Mp4Writer(out, 64, 48, 12) as writer:
+        writer.write_frame(small)
+        with pytest.raises(ValueError):
+            writer.write_frame(np.zeros((50, 64, 3), np.uint8))
+    with av.open(str(out)) as container:
+        frame = next(container.decode(video=0)).to_ndarray(format="rgb24").astype(int)
+    assert frame.shape == (48, 64, 3)
+    assert np.abs(frame[8:40, 4:26] - left).max() < 12  # each half keeps its colour ...
+    assert np.abs(frame[8:40, 38:60] - right).max() < 12  # ... at twice the size

@@ -219,3 +219,25 @@ def test_the_yuv_path_steps_aside_for_words_and_software_rasterisers(monkeypatch
     assert generator.render(FrameRequest(0, 0.0, spoken, drive(0))).shape == (H, W, 3)
     planes = generator.render_i420(FrameRequest(1, 1 / FPS, plain, drive(1)))
     assert (planes is None) == software
+
+
+@needs_gl
+def test_on_a_drawing_budget_the_encoder_gets_the_frame_at_the_budget(monkeypatch):
+    """Below the output size, the encoder's frame skips the full-size finish pass: it is
+    the same picture at the scene size (the writer scales it up), words aside."""
+    from PIL import Image
+
+    monkeypatch.setenv("VISUALIZE_GL_SCALE", "0.5")
+    cue = Cue(0.0, family="kaleido", finish="neon")
+    full, budget = quiet(), quiet()
+    for i in range(6):
+        request = FrameRequest(i, i / FPS, cue, drive(i, beat=i == 5))
+        big, small = full.render(request), budget.render_for_encoder(request)
+    assert small.shape == (H // 2, W // 2, 3) and big.shape == (H, W, 3)
+    shrunk = np.asarray(Image.fromarray(big).resize((W // 2, H // 2), Image.BILINEAR))
+    assert np.abs(shrunk.astype(int) - small).mean() < 12 and small.std() > 5
+    spoken = Cue(0.0, family="kaleido", words=("river",))
+    assert budget.render_for_encoder(FrameRequest(6, 6 / FPS, spoken, drive(6))).shape == (H, W, 3)
+    monkeypatch.setenv("VISUALIZE_GL_SCALE", "1")
+    unscaled = quiet()
+    assert unscaled.render_for_encoder(FrameRequest(0, 0.0, cue, drive(0))).shape == (H, W, 3)

@@ -30,8 +30,9 @@ SHADERS = Path(__file__).parent / "shaders"
 BLUR_FINISHES = {"watercolour", "neon", "cosmic"}  # these sample the blurred copies
 OWN_PASS_FINISHES = {"watercolour"}  # samples its own frame around each pixel
 SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swrast")
-# llvmpipe on two cores: scene passes of at most 960x540 (upscaled in the finish pass)
-# leave time for H.264 at 1280x720, 30 fps; measured 6 ms/frame cheaper than full size
+# llvmpipe draws at most 960x540. For the video encoder the whole frame stays that size
+# and swscale's bicubic scaler (2 ms) takes it to the output size: at 1280x720 on two
+# cores that is 33 ms of CPU a frame against 52 for a full-size finish (2026-12-03).
 SOFTWARE_PIXEL_BUDGET = 960 * 540
 
 
@@ -144,6 +145,7 @@ class GLScenes:
             final = [self._final] if not self.scaled else []
             self._fbo[id(texture)] = ctx.framebuffer(color_attachments=[texture, *final])
         self._read_fbo = ctx.framebuffer(color_attachments=[self._final])
+        self._small: tuple | None = None  # built on the first layout="small" frame
         self._read = 0
         for texture in (*self._scene, *self._blur):
             self._fbo[id(texture)].use()
@@ -199,19 +201,27 @@ class GLScenes:
         outgoing cue's (family, uniforms, palette) while a transition blends. With
         read=False the frame stays on the GPU (waited for, not copied): what a window
         drawing straight from the GL texture would pay. layout="i420" reads back the
-        encoder's yuv420p planes, (1.5 H, W) bytes, instead of (H, W, 3) RGB."""
+        encoder's yuv420p planes, (1.5 H, W) bytes, instead of (H, W, 3) RGB;
+        layout="small" reads back RGB at the scene size (`inner`), for a consumer that
+        scales anyway (the video encoder), skipping the full-size finish pass."""
         finish = finish if finish in FINISHES else ""
         blending = old is not None and blend < 1.0
-        own_pass = blending or finish in OWN_PASS_FINISHES or self.scaled
+        small = layout == "small" and self.scaled
+        scaled = self.scaled and not small
+        own_pass = blending or finish in OWN_PASS_FINISHES or scaled
         fused = "" if own_pass else finish
         family = self.working_family(family, fused)
         old_family = self.working_family(old[0]) if blending and old else family
         with self.ctx:
             prev, composite = self._scene[self._read], self._scene[1 - self._read]
             shared = {"u_blur": self._blur[0], "u_blur2": self._blur[1]}
+            finishes, out = self._finishes, composite
+            if small:  # composite and finished frame both at the scene size
+                finishes, fused_fbos, read_fbo = self._small_targets()
+                out = fused_fbos[id(composite)]
             if not own_pass:  # one pass: the composite and the finished frame together
-                self._pass((family, fused), uniforms, palette, prev, composite, shared)
-            elif self.scaled:  # scene (and mix) at the scene size, finish at the output size
+                self._pass((family, fused), uniforms, palette, prev, out, shared)
+            elif scaled:  # scene (and mix) at the scene size, finish at the output size
                 if blending and old:
                     new, outgoing = self._spare
                     self._pass((family, ""), uniforms, palette, prev, new, shared)
@@ -234,7 +244,8 @@ class GLScenes:
                     self._pass((old_family, ""), old[1], old[2], prev, outgoing, shared)
                 textures = {"u_scene": new, "u_old": outgoing if blending else new, **shared}
                 values = {**uniforms, "u_mix": float(blend) if blending else 1.0}
-                self._run(self._finishes[finish], composite, textures, values)
+                values["u_res"] = (float(out.width), float(out.height))
+                self._run(finishes[finish], out, textures, values)
             if finish in BLUR_FINISHES:  # for the next frame's bloom
                 quarter, sixteenth = self._blur
                 self._run(self._down, quarter, {"u_src": composite},
@@ -247,9 +258,22 @@ class GLScenes:
                 return None
             if layout == "i420":
                 return self._read_i420()
-            out = bytearray(self.width * self.height * 3)
-            self._read_fbo.read_into(out, components=3, alignment=1)
-        return np.frombuffer(out, np.uint8).reshape(self.height, self.width, 3)
+            fbo = read_fbo if small else self._read_fbo
+            width, height = fbo.size
+            pixels = bytearray(width * height * 3)
+            fbo.read_into(pixels, components=3, alignment=1)
+        return np.frombuffer(pixels, np.uint8).reshape(height, width, 3)
+
+    def _small_targets(self) -> tuple[dict, dict, object]:
+        """Finish programs, (composite + final) framebuffers and the read-back framebuffer
+        for frames finished at the scene size (layout="small")."""
+        if self._small is None:
+            final = self._texture(self.inner)
+            finishes = {name: self._program(finish_source(name)) for name in FINISHES}
+            fbos = {id(texture): self.ctx.framebuffer(color_attachments=[texture, final])
+                    for texture in self._scene}  # fmt: skip
+            self._small = (finishes, fbos, self.ctx.framebuffer(color_attachments=[final]))
+        return self._small
 
     def _read_i420(self) -> np.ndarray:
         """Convert the finished frame to yuv420p planes on the GPU and read those back."""
