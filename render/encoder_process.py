@@ -205,10 +205,11 @@ def child_main() -> None:
     """The child's loop: build the writer, then frames, audio and one close or abort."""
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, signal.SIG_IGN)
-    from render.recorder import Mp4Writer
+    from render.recorder import EncoderLane, Mp4Writer
 
     conn = Connection(int(os.environ.pop("VISUALIZE_WRITER_FD")))
     writer = None
+    audio = EncoderLane("mp4-audio", 64)  # AAC overlaps x264, which encodes on this thread
     try:
         slots, frame_bytes, _, args, options = conn.recv()
         with open(slots, "r+b") as file:
@@ -225,18 +226,23 @@ def child_main() -> None:
                 writer.write_frame(view)
                 conn.send(("free", message[1]))
             elif message[0] == "audio":
-                writer.write_audio(message[1])
+                audio.put(writer.write_audio, message[1])
             elif message[0] == "close":
+                audio.finish()
+                audio.raise_error()
                 writer.close()
                 conn.send(("closed", None))
                 return
             else:  # "abort"
+                audio.finish(abandon=True)
                 writer.abort()
                 return
     except EOFError:  # the parent is gone: nobody will finish this file
+        audio.finish(abandon=True)
         if writer is not None:
             writer.abort()
     except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
+        audio.finish(abandon=True)
         if writer is not None:
             writer.abort()
         with contextlib.suppress(OSError):

@@ -1,7 +1,7 @@
 """Offline render: which writer and which frame layout pay on this machine, and the whole
 command on a fresh install and again.
 
-    python scripts/bench_render_policy.py --out OUTDIR [--size 1920x1080] [--seconds 30]
+    python scripts/bench_render_policy.py --out OUTDIR [--size 1920x1080] [--seconds 30] [--long 180]
 
 1. `python -m visualizer SONG --out X.mp4` twice, as a user runs it: the first run on a
    fresh install compiles librosa's numba kernels (cached on disk), the second does not.
@@ -31,7 +31,7 @@ from audio.synth import make_beat_track, write_wav  # noqa: E402
 
 def whole_command(song: Path, out: Path, size: str) -> float:
     began = time.perf_counter()
-    subprocess.run(
+    done = subprocess.run(
         [
             sys.executable,
             "-m",
@@ -49,8 +49,11 @@ def whole_command(song: Path, out: Path, size: str) -> float:
         check=True,
         cwd=ROOT,
         capture_output=True,
+        text=True,
     )
-    return time.perf_counter() - began
+    wall = time.perf_counter() - began
+    print(f"  {wall:.1f} s wall: {done.stdout.strip().splitlines()[-1]}", flush=True)
+    return wall
 
 
 def combinations(song: Path, folder: Path, width: int, height: int, seconds: float) -> dict:
@@ -102,6 +105,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--size", default="1920x1080")
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--long", type=float, default=0.0,
+                        help="then the whole command once more on a song this long (warm)")  # fmt: skip
     args = parser.parse_args()
     width, height = (int(x) for x in args.size.split("x"))
     args.out.mkdir(parents=True, exist_ok=True)
@@ -118,6 +123,14 @@ def main() -> None:
         }
         print("whole command", result["whole_command_x_realtime"], flush=True)
         result["render_x_realtime"] = combinations(song, Path(folder), width, height, args.seconds)
+        if args.long:
+            long_song = Path(folder) / "long.wav"
+            track = make_beat_track(bpm=124.0, duration=args.long, seed=1)
+            write_wav(long_song, track.samples, track.sample_rate)
+            wall = whole_command(long_song, Path(folder) / "long.mp4", args.size)
+            result["long_song"] = {"seconds": args.long, "whole_command_x_realtime":
+                                   round(args.long / wall, 2)}  # fmt: skip
+            print("long song", result["long_song"], flush=True)
     (args.out / "render_policy.json").write_text(json.dumps(result, indent=1) + "\n")
 
 
