@@ -107,6 +107,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--long", type=float, default=0.0,
                         help="then the whole command once more on a song this long (warm)")  # fmt: skip
+    parser.add_argument("--whole-only", action="store_true", help="skip the writer x layout runs")
     args = parser.parse_args()
     width, height = (int(x) for x in args.size.split("x"))
     args.out.mkdir(parents=True, exist_ok=True)
@@ -122,7 +123,9 @@ def main() -> None:
             "second_run": round(args.seconds / walls[1], 2),
         }
         print("whole command", result["whole_command_x_realtime"], flush=True)
-        result["render_x_realtime"] = combinations(song, Path(folder), width, height, args.seconds)
+        if not args.whole_only:
+            result["render_x_realtime"] = combinations(song, Path(folder), width, height,
+                                                       args.seconds)  # fmt: skip
         if args.long:
             long_song = Path(folder) / "long.wav"
             track = make_beat_track(bpm=124.0, duration=args.long, seed=1)

@@ -146,6 +146,7 @@ class GLScenes:
             self._fbo[id(texture)] = ctx.framebuffer(color_attachments=[texture, *final])
         self._read_fbo = ctx.framebuffer(color_attachments=[self._final])
         self._small: tuple | None = None  # built on the first layout="small" frame
+        self._i420_out: list[np.ndarray] = []  # read-back buffers, used in turn
         self._read = 0
         for texture in (*self._scene, *self._blur):
             self._fbo[id(texture)].use()
@@ -284,9 +285,14 @@ class GLScenes:
                           self.ctx.framebuffer(color_attachments=[planes]))  # fmt: skip
         program, fbo = self._i420
         self._run(program, fbo, {"u_src": self._final}, {"u_size": (self.width, self.height)})
-        out = bytearray(self.width * rows)
+        # Two buffers taken in turn, not a fresh 3 MB each frame: a writer copies a frame
+        # (or encodes it) before it asks for the one after next.
+        if not self._i420_out:
+            self._i420_out = [np.empty((rows, self.width), np.uint8) for _ in range(2)]
+        out = self._i420_out.pop(0)
+        self._i420_out.append(out)
         fbo.read_into(out, components=1, alignment=1)
-        return np.frombuffer(out, np.uint8).reshape(rows, self.width)
+        return out
 
     def _pass(self, key: tuple, uniforms: dict, palette: tuple, prev, target, shared) -> None:
         colours, count = palette_uniform(palette)
