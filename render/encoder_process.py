@@ -22,15 +22,13 @@ import contextlib
 import mmap
 import os
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
-from multiprocessing.connection import Connection
 from pathlib import Path
 
 import numpy as np
 
+from audio.child_process import child_connection, start_child
 from render.partials import (
     FinishOrAbort,
     RecorderError,
@@ -67,20 +65,7 @@ class ProcessWriter(FinishOrAbort):
         self._done = False
         self._partial = partial_name(self.path.absolute())
         self._slots, self._map = _shared_slots(depth * self._frame_bytes)
-        # A plain subprocess, not multiprocessing's spawn: spawn re-runs the caller's main
-        # module, which breaks any script that renders at its top level.
-        parent_end, child_end = socket.socketpair()
-        self._conn = Connection(os.dup(parent_end.fileno()))
-        parent_end.close()
-        root = str(Path(__file__).resolve().parents[1])
-        code = f"import sys; sys.path.insert(0, {root!r}); import render.encoder_process as e; e.child_main()"
-        env = {**os.environ, "VISUALIZE_WRITER_FD": str(child_end.fileno())}
-        try:
-            self._process = subprocess.Popen(
-                [sys.executable, "-c", code], pass_fds=[child_end.fileno()], env=env
-            )
-        finally:
-            child_end.close()
+        self._process, self._conn = start_child("render.encoder_process", "child_main")
         try:
             self._conn.send((str(self._slots), self._frame_bytes, self._shape,
                              (str(self.path), width, height, fps), writer_options))  # fmt: skip
@@ -207,7 +192,7 @@ def child_main() -> None:
         signal.signal(signum, signal.SIG_IGN)
     from render.recorder import EncoderLane, Mp4Writer
 
-    conn = Connection(int(os.environ.pop("VISUALIZE_WRITER_FD")))
+    conn = child_connection()
     writer = None
     audio = EncoderLane("mp4-audio", 64)  # AAC overlaps x264, which encodes on this thread
     try:
