@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from audio.activation_process import ActivationProcess, open_activation
+from audio.activation import BeatActivation
 from audio.chunks import ChunkSource, Replayable, array_source, file_source
 from audio.features import FeatureFrame
 from audio.frame_store import MoodInputs, RawStore, condition, song_mood, unit
@@ -244,23 +244,15 @@ def analyze_stream(
 
 def _analyze(source: ChunkSource, count: int, mean: float, rms: float, tuning: float) -> Analysis:
     duration = count / RATE
-    front, frames = FrontEnd(), FramesPass(tuning)
-    activation = open_activation(duration)  # a child process for a long song
+    front, activation, frames = FrontEnd(), BeatActivation(), FramesPass(tuning)
     store = RawStore()
-
-    def blocks() -> Iterator[np.ndarray]:
-        for block in source():
-            yield (block - np.float32(mean)) if mean else block  # DC offset
-
-    try:
-        for block in blocks():
-            activation.push(block)  # first, so the child works while we do the rest
-            store.add(front.process(block))
-            frames.push(block)
-        beat_rows = activation.finish(replay=blocks)
-    finally:
-        if isinstance(activation, ActivationProcess):
-            activation.close()
+    rows: list[np.ndarray] = []
+    for block in source():
+        block = (block - np.float32(mean)) if mean else block  # DC offset
+        store.add(front.process(block))
+        rows.append(activation.push(block))
+        frames.push(block)
+    rows.append(activation.finish())
     song = frames.finish()
     raw = store.join()
     conditioner = Conditioner()
@@ -274,8 +266,8 @@ def _analyze(source: ChunkSource, count: int, mean: float, rms: float, tuning: f
     if silent_all or n_raw < 2 * FRAME_RATE:
         rhythm = analyse_rhythm(np.zeros((0, 3)), cond.chroma, FRAME_RATE)
     else:
-        rhythm = analyse_rhythm(beat_rows, cond.chroma, FRAME_RATE)
-    del beat_rows
+        rhythm = analyse_rhythm(np.concatenate(rows), cond.chroma, FRAME_RATE)
+    del rows
     beats, downbeats, tempo = rhythm.beats, rhythm.downbeats, rhythm.tempo
     tempo_times, tempo_bpm = rhythm.tempo_times, rhythm.tempo_bpm
     onsets = times[cond.is_onset] - ONSET_DELAY

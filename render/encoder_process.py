@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from audio.child_process import child_connection, start_child
+from render.child_process import child_connection, start_child
 from render.partials import (
     FinishOrAbort,
     RecorderError,

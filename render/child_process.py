@@ -1,4 +1,5 @@
-"""A fresh Python child with a two-way message pipe, for work that should not share the GIL.
+"""A fresh Python child with a two-way message pipe, for work that should not share the GIL
+(the video encoder: render.encoder_process).
 
 A plain subprocess, not multiprocessing's spawn: spawn re-runs the caller's main module,
 which breaks any script that works at its top level. The child runs `module.function()`
@@ -18,16 +19,13 @@ FD_VARIABLE = "VISUALIZE_CHILD_FD"
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def start_child(
-    module: str, function: str, env: dict[str, str] | None = None
-) -> tuple[subprocess.Popen, Connection]:
-    """Start `python -c "import module; module.function()"` (with `env` added to ours);
-    return it and our end of the pipe."""
+def start_child(module: str, function: str) -> tuple[subprocess.Popen, Connection]:
+    """Start `python -c "import module; module.function()"`; return it and our end of the pipe."""
     parent_end, child_end = socket.socketpair()
     connection = Connection(os.dup(parent_end.fileno()))
     parent_end.close()
     code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); import {module} as m; m.{function}()"
-    child_env = {**os.environ, **(env or {}), FD_VARIABLE: str(child_end.fileno())}
+    child_env = {**os.environ, FD_VARIABLE: str(child_end.fileno())}
     try:
         process = subprocess.Popen(
             [sys.executable, "-c", code], pass_fds=[child_end.fileno()], env=child_env
