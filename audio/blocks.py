@@ -95,3 +95,35 @@ class LinearResampler:
         )
         self._previous = joined[-1:]
         return out
+
+
+GAP_TOLERANCE = 0.05  # s: jitter between a block's stamp and the samples counted before it
+MAX_GAP_FILL = 30.0  # s of silence at most; a longer gap starts the count afresh
+
+
+class GapFiller:
+    """Silence where blocks are missing, so the analyzer's clock stays the capture's.
+
+    The analyzer counts time in samples pushed. When the ring drops blocks (the analysis
+    fell 6 s behind under an overload) that count falls behind the capture clock for
+    good: beats are predicted on the wrong clock and the HUD shows seconds of latency
+    long after the overload ended. Blocks carry their capture time, so a jump in it is
+    handed on as silence: the audio that was lost is heard as a gap, and time lines up.
+    """
+
+    def __init__(self, sample_rate: float) -> None:
+        self.sample_rate = float(sample_rate)
+        self._next: float | None = None  # capture time just after the last sample handed on
+        self.filled_seconds = 0.0
+
+    def __call__(self, block: AudioBlock) -> list[AudioBlock]:
+        """`block`, preceded by a block of silence when samples before it went missing."""
+        out = []
+        gap = block.time - self._next if self._next is not None else 0.0
+        if GAP_TOLERANCE < gap <= MAX_GAP_FILL:
+            silence = np.zeros(round(gap * self.sample_rate), np.float32)
+            out.append(AudioBlock(self._next, silence))
+            self.filled_seconds += len(silence) / self.sample_rate
+        out.append(block)
+        self._next = block.time + len(block.samples) / self.sample_rate
+        return out

@@ -286,3 +286,24 @@ def test_non_finite_microphone_samples_never_reach_the_analyzer(caplog):
     assert source.stats.repaired_blocks == 3
     assert sum("NaN/inf" in r.getMessage() for r in caplog.records) == 1  # one notice
     assert np.isnan(broken[3, 0])  # the device's buffer itself is left alone
+
+
+def test_blocks_the_ring_dropped_reach_the_analyzer_as_silence():
+    """After an overload the analyzer's clock (samples pushed) must be the capture's again."""
+    from audio.blocks import MAX_GAP_FILL, AudioBlock, GapFiller
+    from audio.streaming import StreamingAnalyzer
+
+    rate, size = 22050, 2205  # 0.1 s blocks
+    tone = (0.3 * np.sin(np.arange(size) * 0.2)).astype(np.float32)
+    captured = [AudioBlock(i * 0.1, tone) for i in range(40)]
+    survived = captured[:10] + captured[30:]  # 2 s of blocks dropped in the middle
+    gaps, analyzer = GapFiller(rate), StreamingAnalyzer(rate)
+    for block in survived:
+        for piece in gaps(block):
+            analyzer.push(piece.samples)
+    assert analyzer.pushed_seconds == pytest.approx(4.0, abs=1e-3)  # 40 blocks of time
+    assert gaps.filled_seconds == pytest.approx(2.0, abs=1e-3)
+    # A source that starts over (a looped file) or a jump past MAX_GAP_FILL fills nothing.
+    assert gaps(AudioBlock(0.0, tone)) == [AudioBlock(0.0, tone)]
+    far = AudioBlock(MAX_GAP_FILL + 5.0, tone)
+    assert gaps(far) == [far] and gaps.filled_seconds == pytest.approx(2.0, abs=1e-3)

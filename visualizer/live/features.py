@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from audio.blocks import GapFiller
 from audio.capture import AudioBlock
 from audio.features import FeatureFrame
 from audio.words import WordEvent
@@ -89,6 +90,7 @@ class FeatureLoop:
         self.follower = drive_follower or DriveFollower()
         self.cues = CueTracker()
         self.moods = MoodTracker()
+        self.gaps = GapFiller(analyzer.sample_rate)
         self.commands: queue.SimpleQueue = queue.SimpleQueue()
         self.audio_taps: list[Callable[[AudioBlock], None]] = []  # e.g. the recorder
         self.feature_taps: list[Callable[[FeatureFrame, str], None]] = []  # e.g. OSC out
@@ -159,6 +161,12 @@ class FeatureLoop:
                     self._fade_style = value
                     self._fade_scheduler = self.make_scheduler(value) if value else None
 
+    def _features(self, block: AudioBlock) -> list[FeatureFrame]:
+        frames = []
+        for piece in self.gaps(block):  # blocks the ring dropped reach the analyzer as silence
+            frames.extend(self.analyzer.push(piece.samples))
+        return frames
+
     def _process(self, blocks: list[AudioBlock]) -> None:
         new_words = self._new_words()
         latest: FeatureFrame | None = None
@@ -169,7 +177,7 @@ class FeatureLoop:
                 tap(block)
             if self.speech is not None:
                 self.speech.push(block.samples, block.time)
-            for feature in self.analyzer.push(block.samples):
+            for feature in self._features(block):
                 self.cue = self.scheduler.update(feature, new_words)
                 if fading:
                     target = self._fade_scheduler.update(feature, new_words)

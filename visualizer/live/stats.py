@@ -30,6 +30,7 @@ def live_stats(app) -> dict[str, Any]:
         "input_overflows": source.overflows,
         "output_underflows": source.underflows,
         "dropped_audio_blocks": source.dropped_blocks,
+        "silence_filled_s": round(app.features.gaps.filled_seconds, 2),  # for dropped blocks
         "reconnects": source.reconnects,
         "audio_status": source.status,
         "playback": source.playback,
