@@ -394,3 +394,26 @@ def test_display_check_rules():
     assert "no X server" in display_problem({"DISPLAY": ":987"}, "linux")
     assert display_problem({"DISPLAY": "remote:10"}, "linux") == ""  # ssh forwarding
     assert display_problem({}, "darwin") == ""
+
+
+def test_after_an_overload_the_latency_comes_back(live, qtbot):
+    """The analysis stalls long enough for the ring to drop blocks (over 6 s); once it runs
+    again, frames must carry the time being heard now, not seconds behind it."""
+    import time as clock
+
+    app = live(window=False)
+    qtbot.waitUntil(lambda: app.window.frames_shown >= 10, timeout=10000)
+    push, stalled = app.features.analyzer.push, []
+
+    def stall_once(samples):
+        if not stalled:
+            stalled.append(True)
+            clock.sleep(7.5)
+        return push(samples)
+
+    app.features.analyzer.push = stall_once
+    qtbot.waitUntil(lambda: app.parts.source.ring.dropped > 0, timeout=15000)
+    qtbot.waitUntil(lambda: app.features.gaps.filled_seconds > 1.0, timeout=15000)
+    app.latencies.clear()
+    qtbot.waitUntil(lambda: len(app.latencies) >= 20, timeout=10000)
+    assert float(np.median(app.latencies)) < 0.5, list(app.latencies)[-5:]
