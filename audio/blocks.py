@@ -98,7 +98,7 @@ class LinearResampler:
 
 
 GAP_TOLERANCE = 0.05  # s: jitter between a block's stamp and the samples counted before it
-MAX_GAP_FILL = 30.0  # s of silence at most; a longer gap starts the count afresh
+MAX_GAP_FILL = 30.0  # s: a longer jump (a clock that restarted?) is not filled with silence
 
 
 class GapFiller:

@@ -37,7 +37,7 @@ from render.partials import (
     register_partial,
     remove_partial,
 )
-from render.recorder import fits_video
+from render.recorder import frame_layout
 
 # Below this many pixels in a whole render the thread is as fast: the child costs ~0.4 s
 # to start (a fresh interpreter importing numpy and PyAV), which 2 s of 1080p30 repays.
@@ -77,10 +77,9 @@ class ProcessWriter(FinishOrAbort):
             register_partial(self._partial)
 
     def write_frame(self, rgb: np.ndarray) -> None:
-        """(H, W, 3) RGB or (1.5 H, W) yuv420p planes, as Mp4Writer.write_frame."""
+        """(H, W, 3) RGB (or smaller), or (1.5 H, W) yuv420p planes, as Mp4Writer.write_frame."""
         height, width, _ = self._shape
-        planar = rgb.shape == (height * 3 // 2, width) and rgb.dtype == np.uint8
-        if not (planar or fits_video(rgb, width, height)):
+        if frame_layout(rgb, width, height) is None:
             raise ValueError(f"expected {self._shape} uint8, got {rgb.shape} {rgb.dtype}")
         while not self._free:
             self._expect("free", None)  # the child is behind: wait for a slot

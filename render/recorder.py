@@ -60,11 +60,17 @@ FRAGMENT_SECONDS = 1.0
 AAC_BIT_RATE = 192_000  # stereo; mono gets half
 
 
-def fits_video(rgb: np.ndarray, width: int, height: int) -> bool:
-    """An RGB uint8 frame no larger than the video (smaller ones are scaled up)."""
-    h, w = rgb.shape[:2]
-    shape_ok = rgb.ndim == 3 and rgb.shape[2] == 3 and 0 < h <= height and 0 < w <= width
-    return shape_ok and rgb.dtype == np.uint8
+def frame_layout(frame: np.ndarray, width: int, height: int) -> str | None:
+    """How a writer of width x height takes `frame`: "i420" (yuv420p planes, (1.5 H, W)),
+    "rgb" (RGB no larger than the video; smaller frames are scaled up), or None (refused)."""
+    if frame.dtype != np.uint8:
+        return None
+    if frame.shape == (height * 3 // 2, width):
+        return "i420"
+    h, w = frame.shape[:2]
+    if frame.ndim == 3 and frame.shape[2] == 3 and 0 < h <= height and 0 < w <= width:
+        return "rgb"
+    return None
 
 
 class Mp4Writer(FinishOrAbort):
@@ -147,8 +153,9 @@ class Mp4Writer(FinishOrAbort):
         frame rate by repeating or dropping."""
         import av
 
-        planar = rgb.shape == (self.height * 3 // 2, self.width)
-        if not (planar or fits_video(rgb, self.width, self.height)):
+        layout = frame_layout(rgb, self.width, self.height)
+        planar = layout == "i420"
+        if layout is None:
             raise ValueError(
                 f"expected {self.height}x{self.width}x3 uint8, got {rgb.shape} {rgb.dtype}"
             )
